@@ -1,0 +1,156 @@
+package api
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// handler is the API's http.Handler: a ServeMux of every route, behind one
+// wrapper that keeps keys opaque, records metrics, turns ServeMux's own 404
+// and 405 answers into JSON and recovers from panics.
+type handler struct {
+	cfg         Config
+	mux         *http.ServeMux
+	metrics     *httpMetrics
+	keyPrefixes []string // literal path prefixes of "{key...}" routes
+}
+
+// NewHandler returns the API handler for cfg.
+func NewHandler(cfg Config) (http.Handler, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	m, err := newHTTPMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	h := &handler{cfg: cfg, mux: http.NewServeMux(), metrics: m}
+	routes := []Route{
+		{"GET /kv/{key...}", http.HandlerFunc(h.get)}, // and HEAD
+		{"PUT /kv/{key...}", http.HandlerFunc(h.put)},
+		{"DELETE /kv/{key...}", http.HandlerFunc(h.delete)},
+		{"GET /healthz", http.HandlerFunc(healthz)},
+		{"GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError),
+		})},
+	}
+	for _, rt := range append(routes, cfg.Routes...) {
+		if err := h.handle(rt); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// handle registers rt, turning ServeMux's panic on a bad or conflicting
+// pattern into an error.
+func (h *handler) handle(rt Route) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("api: route %q: %v", rt.Pattern, p)
+		}
+	}()
+	h.mux.Handle(rt.Pattern, rt.Handler)
+	if prefix, ok := strings.CutSuffix(routePath(rt.Pattern), "{key...}"); ok && strings.HasSuffix(prefix, "/") && !slices.Contains(h.keyPrefixes, prefix) {
+		h.keyPrefixes = append(h.keyPrefixes, prefix)
+	}
+	return nil
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	r = h.opaqueKey(r)
+	rw := &recorder{ResponseWriter: w, req: r}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.cfg.Logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			if !rw.wroteHeader() {
+				rw.answer(&Error{Status: http.StatusInternalServerError, Code: "internal", Message: internalMessage})
+			}
+		}
+		route := routePath(r.Pattern)
+		if route == "" {
+			route = "unmatched"
+		}
+		h.metrics.observe(route, r.Method, rw.code(), time.Since(start))
+	}()
+
+	h.mux.ServeHTTP(rw, r)
+	if rw.unmatched {
+		rw.Header().Del("Location") // of a swallowed redirect to a cleaned path
+		rw.answer(unmatchedError(r, rw.Header().Get("Allow")))
+	}
+}
+
+// opaqueKey protects keys from ServeMux's path cleaning. ServeMux redirects
+// a path holding "//", "." or ".." segments to its cleaned form, which for
+// /kv/a//b would be a different key. For a path under a "{key...}" route,
+// opaqueKey re-encodes the key as a single escaped segment ("/" as %2F, a
+// lone "." or ".." as %2E), which ServeMux leaves alone and which decodes to
+// the same key: r.URL.Path and r.PathValue("key") are unchanged.
+func (h *handler) opaqueKey(r *http.Request) *http.Request {
+	escaped := r.URL.EscapedPath()
+	for _, prefix := range h.keyPrefixes {
+		rest, ok := strings.CutPrefix(escaped, prefix)
+		if !ok {
+			continue
+		}
+		key, err := url.PathUnescape(rest)
+		if err != nil {
+			return r // net/http never parses such a path; KeyFromRequest rejects it
+		}
+		enc := url.PathEscape(key)
+		if enc == "." || enc == ".." {
+			enc = strings.Repeat("%2E", len(enc))
+		}
+		if enc == rest {
+			return r
+		}
+		u := *r.URL
+		u.RawPath = prefix + enc
+		r2 := r.WithContext(r.Context())
+		r2.URL = &u
+		return r2
+	}
+	return r
+}
+
+// routePath is the path part of a ServeMux pattern ("GET /kv/{key...}" →
+// "/kv/{key...}"), the route label of metrics.
+func routePath(pattern string) string {
+	if i := strings.IndexByte(pattern, '/'); i >= 0 {
+		return pattern[i:]
+	}
+	return pattern
+}
+
+func unmatchedError(r *http.Request, allow string) *Error {
+	if allow != "" {
+		return &Error{
+			Status:  http.StatusMethodNotAllowed,
+			Code:    "method_not_allowed",
+			Message: fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, r.URL.Path, allow),
+		}
+	}
+	return &Error{
+		Status:  http.StatusNotFound,
+		Code:    "not_found",
+		Message: fmt.Sprintf("no route for %s; data lives under /kv/{key}", r.URL.Path),
+	}
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

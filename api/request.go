@@ -1,0 +1,124 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"dynakv/replica"
+	"dynakv/versioning"
+)
+
+// Header names of the contract.
+const (
+	headerContext      = "X-Context"
+	defaultContentType = "application/octet-stream"
+)
+
+// KeyFromRequest returns the validated key of a request routed through a
+// pattern ending in "{key...}", or a 400 error saying what a key must be.
+func KeyFromRequest(r *http.Request) ([]byte, error) {
+	key := r.PathValue("key")
+	switch {
+	case key == "" || len(key) > MaxKeyBytes:
+		return nil, badRequest("the key is %d bytes; a key must be 1 to %d bytes of UTF-8 (the URL path after the route, percent-decoded)", len(key), MaxKeyBytes)
+	case !utf8.ValidString(key):
+		return nil, badRequest("the key is not valid UTF-8; a key must be 1 to %d bytes of UTF-8 (the URL path after the route, percent-decoded)", MaxKeyBytes)
+	}
+	return []byte(key), nil
+}
+
+// levelParams are the raw per-request parameters shared by reads and writes.
+type levelParams struct {
+	r, w, pr, pw int
+	timeout      time.Duration // 0: the configured default
+}
+
+// parseParams validates every level and the timeout of a data request, reads
+// and writes alike, so a malformed value is a 400 whatever the method. Unknown
+// parameters are ignored; an empty value means the default.
+func parseParams(rawQuery string, n int, defaultTimeout, maxTimeout time.Duration) (levelParams, error) {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return levelParams{}, badRequest("the query string is malformed (%v); send parameters as name=value pairs joined by &", err)
+	}
+	p := levelParams{timeout: defaultTimeout}
+	for _, l := range []struct {
+		name      string
+		def       string
+		allowZero bool
+		dst       *int
+	}{
+		{"r", "quorum", false, &p.r},
+		{"w", "quorum", false, &p.w},
+		{"pr", "0", true, &p.pr},
+		{"pw", "0", true, &p.pw},
+	} {
+		s := q.Get(l.name)
+		if s == "" {
+			s = l.def
+		}
+		v, err := replica.ParseLevel(s, n, l.allowZero)
+		if err != nil {
+			return levelParams{}, badRequest("parameter %s: %v", l.name, err)
+		}
+		*l.dst = v
+	}
+	if s := q.Get("timeout"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 || d > maxTimeout {
+			return levelParams{}, badRequest("parameter timeout=%q: use a Go duration above 0 and at most %v, such as 250ms or 2s", s, maxTimeout)
+		}
+		p.timeout = d
+	}
+	return p, nil
+}
+
+func (p levelParams) read() replica.ReadOptions {
+	return replica.ReadOptions{R: p.r, PR: p.pr, Timeout: p.timeout}
+}
+
+func (p levelParams) write() replica.WriteOptions {
+	return replica.WriteOptions{W: p.w, PW: p.pw, Timeout: p.timeout}
+}
+
+// parseContext decodes the X-Context header; absent means a blind write.
+func parseContext(h http.Header) (versioning.Clock, error) {
+	s := h.Get(headerContext)
+	if s == "" {
+		return nil, nil
+	}
+	c, err := versioning.DecodeContext(s)
+	if err != nil {
+		return nil, badRequest("header X-Context is not a context this cluster issued (%v); send the X-Context of a read back unchanged, or none for a blind write", err)
+	}
+	return c, nil
+}
+
+// contentType returns the media type to store with a value.
+func contentType(h http.Header) string {
+	if ct := strings.TrimSpace(h.Get("Content-Type")); ct != "" {
+		return ct
+	}
+	return defaultContentType
+}
+
+// wantsJSON reports whether the client asked for the JSON shape of a read.
+func wantsJSON(h http.Header) bool {
+	for _, v := range h.Values("Accept") {
+		for part := range strings.SplitSeq(v, ",") {
+			mt, _, _ := strings.Cut(part, ";")
+			if strings.EqualFold(strings.TrimSpace(mt), "application/json") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func badRequest(format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"dynakv/client"
+)
+
+// endpointFlags are the flags of every command that talks to a node:
+// data commands and cluster commands alike.
+type endpointFlags struct {
+	endpoint string
+	output   string
+}
+
+func (f *endpointFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.endpoint, "endpoint", "e", client.DefaultEndpoint, "API address of any node, host:port or URL (env DYNAKV_ENDPOINT)")
+	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+}
+
+// client checks the flags and returns a client of the endpoint.
+func (f *endpointFlags) client() (*client.Client, error) {
+	if f.output != "text" && f.output != "json" {
+		return nil, fmt.Errorf("--output %q: use text or json", f.output)
+	}
+	c, err := client.New(f.endpoint, client.WithUserAgent("dynakv-cli"))
+	if err != nil {
+		return nil, fmt.Errorf("--endpoint: %w", err)
+	}
+	return c, nil
+}
+
+func (f *endpointFlags) json() bool { return f.output == "json" }
+
+// printJSON writes v as one line of JSON, for scripts (jq, read).
+func printJSON(w io.Writer, v any) error {
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
+
+// printContext reports the context of a write: on stderr as "context: …" in
+// text mode (stdout carries only values), as {"context": …} in JSON mode.
+func (f *endpointFlags) printContext(cmd *cobra.Command, ctx string) error {
+	if f.json() {
+		return printJSON(cmd.OutOrStdout(), map[string]string{"context": ctx})
+	}
+	_, err := fmt.Fprintf(cmd.ErrOrStderr(), "context: %s\n", ctx)
+	return err
+}
+
+// levelFlags are the per-request consistency flags of the data commands.
+type levelFlags struct {
+	consistency  string
+	r, w, pr, pw string
+	timeout      time.Duration
+}
+
+func (f *levelFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.consistency, "consistency", "c", "", "one, quorum or all: sets --r and --w (default: the server's, quorum)")
+	fl.StringVar(&f.r, "r", "", "replies a read needs: one, quorum, all or 1..N (overrides --consistency)")
+	fl.StringVar(&f.w, "w", "", "acks a write needs: one, quorum, all or 1..N (overrides --consistency)")
+	fl.StringVar(&f.pr, "pr", "", "of the replies, how many must come from primaries: 0, one, quorum, all or a number")
+	fl.StringVar(&f.pw, "pw", "", "of the acks, how many must come from primaries: 0, one, quorum, all or a number")
+	fl.DurationVar(&f.timeout, "timeout", 0, "how long the coordinator waits for replicas, e.g. 250ms or 2s (default: the server's)")
+}
+
+// levels checks the flags and returns the levels to send. The server
+// validates the values against N; only --consistency is checked here.
+func (f *levelFlags) levels() (client.Levels, error) {
+	lv := client.Levels{R: f.r, W: f.w, PR: f.pr, PW: f.pw, Timeout: f.timeout}
+	if f.timeout < 0 {
+		return lv, fmt.Errorf("--timeout %v: use a positive duration", f.timeout)
+	}
+	switch c := strings.ToLower(f.consistency); c {
+	case "":
+	case "one", "quorum", "all":
+		if lv.R == "" {
+			lv.R = c
+		}
+		if lv.W == "" {
+			lv.W = c
+		}
+	default:
+		return lv, fmt.Errorf("--consistency %q: use one, quorum or all (or --r and --w for numbers)", f.consistency)
+	}
+	return lv, nil
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"dynakv/node"
+)
+
+func newServeCmd() *cobra.Command {
+	cfg := node.DefaultConfig()
+	var logs logFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run one dynakv node",
+		Long: `Run one dynakv node. With no flags it starts a usable single node on
+127.0.0.1:8080 with its data in ./dynakv-data.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := logs.logger(os.Stderr)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = logger
+			return serve(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.ID, "id", defaultNodeID(), "the node's name in the cluster; must match the data folder's")
+	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "the node's data folder")
+	f.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "client API listen address")
+	f.StringVar(&cfg.GossipAddr, "gossip", cfg.GossipAddr, "gossip listen address (UDP and TCP)")
+	f.StringVar(&cfg.RPCAddr, "rpc", "", "node-to-node listen address (default: the gossip host, gossip port + 1)")
+	f.StringVar(&cfg.Advertise, "advertise", "", "the host other nodes reach this one at, when it differs from the bind host")
+	f.StringSliceVar(&cfg.Join, "join", nil, "gossip addresses (host:port,...) of running nodes to join")
+	f.StringVar(&cfg.ClusterName, "cluster-name", cfg.ClusterName, "cluster name (a cluster setting: nodes of other clusters are refused)")
+	f.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "N: replicas per key (a cluster setting: every node must agree)")
+	f.BoolVar(&cfg.Sync, "sync", cfg.Sync, "fsync every write before acknowledging it (false trades durability on power loss for speed)")
+	f.DurationVar(&cfg.DefaultTimeout, "timeout", cfg.DefaultTimeout, "how long a coordinator waits for replicas when a request names no timeout")
+	f.Int64Var(&cfg.MaxValueBytes, "max-value-bytes", cfg.MaxValueBytes, "largest value accepted; larger PUTs get 413")
+	f.IntVar(&cfg.MaxSiblings, "max-siblings", cfg.MaxSiblings, "a write that would give a key more siblings than this is refused with 409")
+	f.IntVar(&cfg.WarnSiblings, "warn-siblings", cfg.WarnSiblings, "keys with more siblings than this log a warning and count in dynakv_sibling_warnings_total")
+	f.Int64Var(&cfg.CacheBytes, "cache", cfg.CacheBytes, "storage block cache in bytes")
+	logs.register(cmd, "info")
+	return cmd
+}
+
+// serve runs a node until ctx ends (SIGINT or SIGTERM), then drains it.
+func serve(ctx context.Context, cfg node.Config) error {
+	n, err := node.Start(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "dynakv node %s serving http://%s (gossip %s, data in %s)\n", n.ID(), n.HTTPAddr(), n.GossipAddr(), cfg.DataDir)
+	select {
+	case <-ctx.Done():
+		cfg.Logger.Info("shutting down: draining requests", "grace", shutdownGrace)
+	case <-n.Done():
+		if err := n.Err(); err != nil {
+			cfg.Logger.Error("node stopped serving", "err", err)
+			n.Close()
+			return err
+		}
+		cfg.Logger.Info("node left the cluster; exiting")
+	}
+	drain, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	return n.Shutdown(drain)
+}
+
+// shutdownGrace bounds how long requests in flight may take to finish once a
+// node is asked to stop.
+const shutdownGrace = 10 * time.Second
+
+// defaultNodeID names a node after its host, so that nodes started on
+// different machines without --id do not collide.
+func defaultNodeID() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "n1"
+}
+
+// logFlags are the logging flags every server command takes.
+type logFlags struct {
+	format string
+	level  string
+}
+
+func (l *logFlags) register(cmd *cobra.Command, defaultLevel string) {
+	cmd.Flags().StringVar(&l.format, "log-format", "text", "log format: text or json")
+	cmd.Flags().StringVar(&l.level, "log-level", defaultLevel, "log level: debug, info, warn or error")
+}
+
+func (l *logFlags) logger(w *os.File) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(l.level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", l.level)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch l.format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", l.format)
+}

@@ -1,0 +1,110 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"dynakv/gossip"
+	"dynakv/ring"
+)
+
+// Config configures a node. DefaultConfig returns a usable single node; every
+// field documents the flag that sets it in `dynakv serve`.
+type Config struct {
+	ID      string // --id: the node's name in the cluster; must match the data folder
+	DataDir string // --data: the node's data folder
+
+	HTTPAddr   string   // --http: client API listen address
+	GossipAddr string   // --gossip: gossip listen address (UDP and TCP)
+	RPCAddr    string   // --rpc: node-to-node listen address; empty: the gossip host, gossip port + 1
+	Advertise  string   // --advertise: the host other nodes reach this one at, when it differs from the bind host
+	Join       []string // --join: gossip addresses of running nodes
+
+	ClusterName string // --cluster-name: nodes of different clusters refuse each other
+	// Cluster settings: every node of a cluster must agree on them.
+	Replicas   int // --replicas: N, replicas per key
+	Partitions int // partitions of the ring, fixed at cluster creation
+
+	Sync           bool          // --sync: fsync every write before acknowledging it
+	DefaultTimeout time.Duration // --timeout: how long a coordinator waits when a request names no timeout
+	MaxTimeout     time.Duration // the largest timeout a request may ask for
+	MaxValueBytes  int64         // --max-value-bytes: larger values are refused with 413
+	MaxSiblings    int           // --max-siblings: a write that would add one more is refused with 409
+	WarnSiblings   int           // --warn-siblings: keys past this log a warning and count a metric
+	CacheBytes     int64         // --cache: pebble block cache
+
+	// GossipTuning, if set, adjusts memberlist's timings (tests and the
+	// local dev cluster use gossip.FastTimings).
+	GossipTuning func(*memberlist.Config)
+
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the configuration of a single node on loopback with
+// its data in ./dynakv-data: what `dynakv serve` runs with no flags.
+func DefaultConfig() Config {
+	return Config{
+		ID:             "n1",
+		DataDir:        "dynakv-data",
+		HTTPAddr:       "127.0.0.1:8080",
+		GossipAddr:     "127.0.0.1:7946",
+		ClusterName:    gossip.DefaultClusterName,
+		Replicas:       3,
+		Partitions:     ring.DefaultPartitions,
+		Sync:           true,
+		DefaultTimeout: 2 * time.Second,
+		MaxTimeout:     time.Minute,
+		MaxValueBytes:  8 << 20,
+		MaxSiblings:    100,
+		WarnSiblings:   25,
+		CacheBytes:     128 << 20,
+	}
+}
+
+// validate rejects settings a node cannot run with, naming the flag to fix.
+func (c *Config) validate() error {
+	var errs []error
+	if c.ID == "" {
+		errs = append(errs, errors.New("--id is empty: give the node a name"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data is empty: name a folder for the node's data"))
+	}
+	if c.Replicas < 1 {
+		errs = append(errs, fmt.Errorf("--replicas is %d: use 1 or more", c.Replicas))
+	}
+	if c.Partitions < 1 {
+		errs = append(errs, fmt.Errorf("partitions is %d: use 1 or more", c.Partitions))
+	}
+	if c.DefaultTimeout <= 0 || c.MaxTimeout < c.DefaultTimeout {
+		errs = append(errs, fmt.Errorf("--timeout %v must be positive and at most %v", c.DefaultTimeout, c.MaxTimeout))
+	}
+	if c.MaxValueBytes < 1 {
+		errs = append(errs, fmt.Errorf("--max-value-bytes is %d: use 1 or more", c.MaxValueBytes))
+	}
+	if c.MaxSiblings < 1 || c.WarnSiblings < 0 {
+		errs = append(errs, fmt.Errorf("--max-siblings %d must be at least 1 and --warn-siblings %d at least 0", c.MaxSiblings, c.WarnSiblings))
+	}
+	if _, _, err := net.SplitHostPort(c.GossipAddr); err != nil {
+		errs = append(errs, fmt.Errorf("--gossip %q: want host:port", c.GossipAddr))
+	}
+	if c.RPCAddr == "" && len(errs) == 0 {
+		host, port, _ := net.SplitHostPort(c.GossipAddr)
+		p, err := strconv.Atoi(port)
+		if err != nil || p == 0 {
+			errs = append(errs, fmt.Errorf("--rpc is empty and --gossip %q has no fixed port to derive it from: set --rpc", c.GossipAddr))
+		} else {
+			c.RPCAddr = net.JoinHostPort(host, strconv.Itoa(p+1))
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return errors.Join(errs...)
+}

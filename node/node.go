@@ -1,0 +1,305 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"dynakv/api"
+	"dynakv/gossip"
+	"dynakv/replica"
+	"dynakv/ring"
+	"dynakv/storage"
+	"dynakv/transport"
+)
+
+// Node is one running dynakv node.
+type Node struct {
+	cfg    Config
+	logger *slog.Logger
+
+	store       *storage.Store
+	local       *replica.Local
+	gossip      *gossip.Gossip
+	placement   *placement
+	coordinator *replica.Coordinator
+	peers       *transport.Client
+	rpcServer   *transport.Server
+
+	httpListener net.Listener
+	rpcListener  net.Listener
+	httpServer   *http.Server
+
+	// stopped is closed when the node stops serving on its own: its HTTP or
+	// RPC server failed, or it left the cluster. err says why.
+	stopped  chan struct{}
+	stopOnce sync.Once
+	stopErr  error
+
+	ctx     context.Context // ends when the node shuts down
+	cancel  context.CancelFunc
+	leaving atomic.Bool
+
+	wg        sync.WaitGroup // the node's own goroutines
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start opens the node's data folder, starts its parts and begins serving.
+// On error everything already started is stopped again.
+func Start(cfg Config) (_ *Node, err error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("node config: %w", err)
+	}
+	n := &Node{cfg: cfg, logger: cfg.Logger.With("node", cfg.ID), stopped: make(chan struct{})}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			n.Close()
+			err = fmt.Errorf("start node %s: %w", cfg.ID, err)
+		}
+	}()
+
+	sopts := storage.DefaultOptions(cfg.DataDir, cfg.ID)
+	sopts.Sync = cfg.Sync
+	sopts.CacheBytes = cfg.CacheBytes
+	sopts.Logger = n.logger
+	if n.store, err = storage.Open(sopts); err != nil {
+		return nil, err
+	}
+	// Listen before gossiping: gossip announces the addresses, and a port 0
+	// must be resolved to the real one first.
+	if n.httpListener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("listen for HTTP on %s: %w", cfg.HTTPAddr, err)
+	}
+	if n.rpcListener, err = net.Listen("tcp", cfg.RPCAddr); err != nil {
+		return nil, fmt.Errorf("listen for node-to-node calls on %s: %w", cfg.RPCAddr, err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := replica.NewMetrics(reg)
+	n.local = replica.NewLocal(replica.LocalConfig{
+		Store:        n.store,
+		MaxSiblings:  cfg.MaxSiblings,
+		WarnSiblings: cfg.WarnSiblings,
+		Logger:       n.logger,
+		Metrics:      metrics,
+	})
+
+	if err := n.startGossip(); err != nil {
+		return nil, err
+	}
+	n.placement = &placement{}
+	if err := n.rebuildRing(); err != nil {
+		return nil, err
+	}
+	if n.peers, err = transport.NewClient(transport.ClientConfig{Resolver: transport.ResolverFunc(n.rpcAddrOf), Logger: n.logger}); err != nil {
+		return nil, err
+	}
+	n.coordinator, err = replica.New(replica.Config{
+		Self:           cfg.ID,
+		N:              cfg.Replicas,
+		DefaultTimeout: cfg.DefaultTimeout,
+		Local:          n.local,
+		Placement:      n.placement,
+		Liveness:       n.gossip,
+		Transport:      n.peers,
+		Logger:         n.logger,
+		Metrics:        metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.rpcServer = transport.NewServer(transport.ServerConfig{
+		Handler: replica.PeerService{Local: n.local, Coordinator: n.coordinator},
+		Logger:  n.logger,
+	})
+
+	handler, err := api.NewHandler(api.Config{
+		KV:             n.coordinator,
+		Routes:         api.ClusterRoutes((*clusterView)(n), n.logger),
+		MaxValueBytes:  cfg.MaxValueBytes,
+		DefaultTimeout: cfg.DefaultTimeout,
+		MaxTimeout:     cfg.MaxTimeout,
+		Registerer:     reg,
+		Gatherer:       reg,
+		Logger:         n.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.httpServer = api.NewServer(cfg.HTTPAddr, handler)
+
+	n.goServe("RPC", func() error { return n.rpcServer.Serve(n.rpcListener) })
+	n.goServe("HTTP", func() error { return n.httpServer.Serve(n.httpListener) })
+	n.watchMembership()
+	n.logger.Info("node started", "http", n.HTTPAddr(), "gossip", n.gossip.LocalAddr(), "rpc", n.rpcListener.Addr().String(),
+		"data", cfg.DataDir, "incarnation", n.store.Identity().Incarnation, "replicas", cfg.Replicas,
+		"ring", n.placement.ring().Members(), "sync", cfg.Sync)
+	return n, nil
+}
+
+func (n *Node) startGossip() error {
+	gcfg := gossip.DefaultConfig()
+	host, port, err := splitHostPort(n.cfg.GossipAddr)
+	if err != nil {
+		return fmt.Errorf("--gossip: %w", err)
+	}
+	gcfg.NodeID = n.cfg.ID
+	gcfg.BindAddr, gcfg.BindPort = host, port
+	gcfg.AdvertiseAddr = n.cfg.Advertise
+	gcfg.HTTPAddr = n.advertised(n.httpListener.Addr())
+	gcfg.RPCAddr = n.advertised(n.rpcListener.Addr())
+	gcfg.ClusterName, gcfg.N, gcfg.Partitions = n.cfg.ClusterName, n.cfg.Replicas, n.cfg.Partitions
+	gcfg.DataDir = n.cfg.DataDir
+	gcfg.Join = n.cfg.Join
+	gcfg.Memberlist = n.cfg.GossipTuning
+	gcfg.Logger = n.logger
+	n.gossip, err = gossip.Start(gcfg)
+	return err
+}
+
+// advertised is the address other nodes reach a listener at: the advertise
+// host when one is set, else the bound host.
+func (n *Node) advertised(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if n.cfg.Advertise != "" {
+		host = n.cfg.Advertise
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func (n *Node) rpcAddrOf(id string) (string, bool) {
+	m, ok := n.gossip.Node(id)
+	if !ok || m.RPCAddr == "" {
+		return "", false
+	}
+	return m.RPCAddr, true
+}
+
+// rebuildRing installs the ring of the current ring membership if it changed.
+func (n *Node) rebuildRing() error {
+	members := n.gossip.RingMembers()
+	if cur := n.placement.ring(); cur != nil && slices.Equal(cur.Members(), members) {
+		return nil
+	}
+	r, err := ring.New(members, ring.Config{Partitions: n.cfg.Partitions, N: n.cfg.Replicas})
+	if err != nil {
+		return fmt.Errorf("build ring of %v: %w", members, err)
+	}
+	n.placement.set(r)
+	n.logger.Info("ring changed", "members", members)
+	return nil
+}
+
+// watchMembership rebuilds the ring whenever gossip reports a change. It
+// stops when gossip closes its subscription.
+func (n *Node) watchMembership() {
+	changes, unsubscribe := n.gossip.Subscribe()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer unsubscribe()
+		for range changes {
+			if err := n.rebuildRing(); err != nil {
+				n.logger.Error("keeping the previous ring", "err", err)
+			}
+		}
+	}()
+}
+
+func (n *Node) goServe(what string, serve func() error) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.stop(fmt.Errorf("%s server: %w", what, err))
+		}
+	}()
+}
+
+// stop records why the node stopped serving on its own and signals Done.
+func (n *Node) stop(err error) {
+	n.stopOnce.Do(func() {
+		n.stopErr = err
+		close(n.stopped)
+	})
+}
+
+// ID is the node's id.
+func (n *Node) ID() string { return n.cfg.ID }
+
+// HTTPAddr is the address the client API listens on (with the port the
+// system chose when the configured port was 0).
+func (n *Node) HTTPAddr() string { return n.httpListener.Addr().String() }
+
+// GossipAddr is the address other nodes join this one at.
+func (n *Node) GossipAddr() string { return n.gossip.LocalAddr() }
+
+// Done is closed when the node stopped serving on its own: a server failed,
+// or the node left the cluster. Err then says why (nil after a leave).
+func (n *Node) Done() <-chan struct{} { return n.stopped }
+
+// Err is why the node stopped serving on its own; valid after Done.
+func (n *Node) Err() error { return n.stopErr }
+
+// Close stops the node; see Shutdown.
+func (n *Node) Close() error { return n.Shutdown(context.Background()) }
+
+// Shutdown stops the node without leaving the cluster (peers see it down and
+// keep it in the ring): it stops accepting requests, lets the ones in flight
+// finish (bounded by ctx), stops gossip and background work, and closes
+// storage. It returns only when everything has stopped.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.closeOnce.Do(func() {
+		n.cancel()
+		var errs []error
+		if n.httpServer != nil {
+			if err := n.httpServer.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop HTTP server: %w", err))
+				n.httpServer.Close()
+			}
+		} else if n.httpListener != nil {
+			n.httpListener.Close()
+		}
+		if n.coordinator != nil {
+			n.coordinator.Close()
+		}
+		if n.rpcServer != nil {
+			n.rpcServer.Close()
+		} else if n.rpcListener != nil {
+			n.rpcListener.Close()
+		}
+		if n.peers != nil {
+			if err := n.peers.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close peer connections: %w", err))
+			}
+		}
+		if n.gossip != nil {
+			if err := n.gossip.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("stop gossip: %w", err))
+			}
+		}
+		n.wg.Wait()
+		if n.store != nil {
+			if err := n.store.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close storage: %w", err))
+			}
+		}
+		n.closeErr = errors.Join(errs...)
+		if n.closeErr == nil {
+			n.logger.Info("node stopped")
+		}
+	})
+	return n.closeErr
+}

@@ -1,0 +1,50 @@
+package replica
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrTooManySiblings is returned when a write would grow a key past the
+// sibling limit (it wraps versioning.ErrTooManySiblings).
+var ErrTooManySiblings = errors.New("too many siblings")
+
+// UnavailableError means fewer replicas were reachable than the levels need,
+// found before anything was sent: nothing was written.
+type UnavailableError struct {
+	Op              string // "read" or "write"
+	Needed          int    // replicas the level needs
+	Alive           int    // replicas reachable now
+	NeededPrimaries int    // primaries pr/pw needs
+	AlivePrimaries  int    // primaries reachable now
+}
+
+func (e *UnavailableError) Error() string {
+	if e.NeededPrimaries > e.AlivePrimaries {
+		return fmt.Sprintf("%s needs %d primary replicas but only %d are reachable; nothing was written", e.Op, e.NeededPrimaries, e.AlivePrimaries)
+	}
+	return fmt.Sprintf("%s needs %d replicas but only %d are reachable; nothing was written", e.Op, e.Needed, e.Alive)
+}
+
+// TimeoutError means the levels were not met before the deadline. For a write
+// the value may have been applied on the replicas in AckedBy; retrying with
+// the same context is safe and creates no extra sibling.
+type TimeoutError struct {
+	Op      string
+	Needed  int
+	Acked   int
+	AckedBy []string
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("%s timed out with %d of %d replies (from: %s)", e.Op, e.Acked, e.Needed, strings.Join(e.AckedBy, ", "))
+}
+
+// ErrUnreachable is wrapped by transport errors that mean the peer was not
+// reached at all (connection refused, partitioned), as opposed to a peer that
+// answered with an error.
+var ErrUnreachable = errors.New("peer unreachable")
+
+// IsUnreachable reports whether err means the peer was not reached.
+func IsUnreachable(err error) bool { return errors.Is(err, ErrUnreachable) }

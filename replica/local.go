@@ -1,0 +1,150 @@
+package replica
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"dynakv/storage"
+	"dynakv/versioning"
+)
+
+// Local is this node's replica of every key it holds: versioned reads, writes
+// it coordinates, and merges of states other nodes send. Each operation is one
+// atomic read-merge-write of the key in storage, so concurrent writes to a key
+// never lose an update.
+type Local struct {
+	store        *storage.Store
+	actor        versioning.Actor
+	maxSiblings  int
+	warnSiblings int
+	now          func() time.Time
+	logger       *slog.Logger
+	metrics      *Metrics
+}
+
+// LocalConfig configures a Local replica.
+type LocalConfig struct {
+	Store        *storage.Store
+	MaxSiblings  int              // refuse writes that would grow a key past this; 0: no limit
+	WarnSiblings int              // log and count keys that grow past this; 0: never
+	Now          func() time.Time // the wall clock, for sibling timestamps; nil: time.Now
+	Logger       *slog.Logger
+	Metrics      *Metrics // nil: not counted
+}
+
+// NewLocal returns the local replica over store. Its dots are written as the
+// store's node id and incarnation.
+func NewLocal(cfg LocalConfig) *Local {
+	id := cfg.Store.Identity()
+	l := &Local{
+		store:        cfg.Store,
+		actor:        versioning.NewActor(id.NodeID, id.Incarnation),
+		maxSiblings:  cfg.MaxSiblings,
+		warnSiblings: cfg.WarnSiblings,
+		now:          cfg.Now,
+		logger:       cfg.Logger,
+		metrics:      cfg.Metrics,
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.logger == nil {
+		l.logger = slog.Default()
+	}
+	return l
+}
+
+// Actor is the actor this replica writes its dots as.
+func (l *Local) Actor() versioning.Actor { return l.actor }
+
+// Read returns the stored state of key, nil when the key has none.
+func (l *Local) Read(partition uint32, key []byte) (*versioning.Set, error) {
+	buf, err := l.store.Get(partition, key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %q: %w", key, err)
+	}
+	s, err := versioning.DecodeSet(buf)
+	if err != nil {
+		return nil, fmt.Errorf("read %q: %w", key, err)
+	}
+	return s, nil
+}
+
+// Coordinate applies a client write with a fresh dot of this node and stores
+// it durably. It returns the key's new state, which the coordinator then
+// replicates as a whole: replicas merge states, never replay operations.
+func (l *Local) Coordinate(partition uint32, key []byte, w Write) (*versioning.Set, error) {
+	var updated *versioning.Set
+	_, err := l.store.Update(partition, key, func(old []byte, found bool) ([]byte, bool, error) {
+		cur, err := decodeStored(old, found)
+		if err != nil {
+			return nil, false, err
+		}
+		counter, err := l.store.NextSequence(cur.NextCounterFloor(w.Context, l.actor))
+		if err != nil {
+			return nil, false, err
+		}
+		ev := versioning.Event{
+			Dot:      versioning.Dot{Actor: l.actor, Counter: counter},
+			Modified: l.now().UnixMicro(),
+		}
+		content := versioning.Sibling{Value: w.Value, ContentType: w.ContentType, Deleted: w.Delete}
+		updated, err = cur.Update(w.Context, ev, content, l.maxSiblings)
+		if err != nil {
+			return nil, false, err
+		}
+		return updated.AppendBinary(nil), true, nil
+	})
+	if errors.Is(err, versioning.ErrTooManySiblings) {
+		return nil, fmt.Errorf("%w: %w", ErrTooManySiblings, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write %q: %w", key, err)
+	}
+	l.checkSiblings(key, updated)
+	return updated, nil
+}
+
+// Merge merges a state sent by another node into the stored copy of key and
+// returns the merged state. Merging never refuses and never drops a sibling
+// the merge keeps: the sibling limit applies to client writes only.
+func (l *Local) Merge(partition uint32, key []byte, in *versioning.Set) (*versioning.Set, error) {
+	var merged *versioning.Set
+	_, err := l.store.Update(partition, key, func(old []byte, found bool) ([]byte, bool, error) {
+		cur, err := decodeStored(old, found)
+		if err != nil {
+			return nil, false, err
+		}
+		merged = versioning.Merge(cur, in)
+		if merged.Equal(cur) {
+			return nil, false, nil
+		}
+		return merged.AppendBinary(nil), true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("merge %q: %w", key, err)
+	}
+	l.checkSiblings(key, merged)
+	return merged, nil
+}
+
+func (l *Local) checkSiblings(key []byte, s *versioning.Set) {
+	if s == nil || l.warnSiblings <= 0 || len(s.Siblings) <= l.warnSiblings {
+		return
+	}
+	l.logger.Warn("key has many siblings; read it and write with its context to resolve them",
+		"key", string(key), "siblings", len(s.Siblings), "warn_at", l.warnSiblings, "limit", l.maxSiblings)
+	l.metrics.siblingWarning()
+}
+
+func decodeStored(buf []byte, found bool) (*versioning.Set, error) {
+	if !found {
+		return nil, nil
+	}
+	return versioning.DecodeSet(buf)
+}

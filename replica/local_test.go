@@ -1,0 +1,128 @@
+package replica
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"dynakv/storage"
+	"dynakv/versioning"
+)
+
+func openLocal(t testing.TB, id string, maxSiblings int) *Local {
+	t.Helper()
+	opts := storage.DefaultOptions(t.TempDir(), id)
+	opts.Sync = false
+	opts.Logger = slog.New(slog.DiscardHandler)
+	st, err := storage.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return NewLocal(LocalConfig{Store: st, MaxSiblings: maxSiblings, WarnSiblings: 2, Logger: slog.New(slog.DiscardHandler)})
+}
+
+func visible(s *versioning.Set) map[string]bool {
+	out := map[string]bool{}
+	for _, sib := range s.Visible() {
+		out[string(sib.Value)] = true
+	}
+	return out
+}
+
+// Many clients write the same key at once with the same context: every write
+// is kept as a sibling, none is lost to a race between read and write.
+func TestLocalConcurrentWritesAreAllKept(t *testing.T) {
+	l := openLocal(t, "n1", 0)
+	key := []byte("hot")
+	base, err := l.Coordinate(7, key, Write{Value: []byte("base")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers = 32
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := l.Coordinate(7, key, Write{Context: base.Context(), Value: fmt.Appendf(nil, "w%d", i)}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := l.Read(7, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := visible(got)
+	if len(vals) != writers || vals["base"] {
+		t.Fatalf("want the %d concurrent writes as siblings and base superseded, got %d: %v", writers, len(vals), vals)
+	}
+}
+
+func TestLocalSiblingLimit(t *testing.T) {
+	l := openLocal(t, "n1", 3)
+	key := []byte("k")
+	for i := range 3 {
+		if _, err := l.Coordinate(1, key, Write{Value: fmt.Appendf(nil, "%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := l.Coordinate(1, key, Write{Value: []byte("one too many")})
+	if !errors.Is(err, ErrTooManySiblings) {
+		t.Fatalf("err = %v, want ErrTooManySiblings", err)
+	}
+	cur, _ := l.Read(1, key)
+	if len(cur.Siblings) != 3 {
+		t.Fatalf("a refused write changed the key: %d siblings", len(cur.Siblings))
+	}
+	resolved, err := l.Coordinate(1, key, Write{Context: cur.Context(), Value: []byte("resolved")})
+	if err != nil {
+		t.Fatalf("a write with the full context was refused: %v", err)
+	}
+	if v := visible(resolved); len(v) != 1 || !v["resolved"] {
+		t.Fatalf("resolved = %v", v)
+	}
+}
+
+func TestLocalMergeKeepsBothSidesAndIsIdempotent(t *testing.T) {
+	a, b := openLocal(t, "a", 0), openLocal(t, "b", 0)
+	key := []byte("k")
+	sa, _ := a.Coordinate(3, key, Write{Value: []byte("from-a")})
+	sb, _ := b.Coordinate(3, key, Write{Value: []byte("from-b")})
+	m1, err := a.Merge(3, key, sb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, _ := b.Merge(3, key, sa)
+	if !m1.Equal(m2) || len(visible(m1)) != 2 {
+		t.Fatalf("replicas did not converge to both siblings: %v vs %v", m1, m2)
+	}
+	again, _ := a.Merge(3, key, sb)
+	if !again.Equal(m1) {
+		t.Fatalf("merging the same state twice changed it")
+	}
+}
+
+// A node whose data folder was lost writes as a new incarnation, so its new
+// writes are not taken for ones other replicas already saw.
+func TestLocalNewIncarnationAfterDataLoss(t *testing.T) {
+	peer := openLocal(t, "peer", 0)
+	before := openLocal(t, "n1", 0)
+	key := []byte("k")
+	s, _ := before.Coordinate(1, key, Write{Value: []byte("old")})
+	peer.Merge(1, key, s)
+
+	after := openLocal(t, "n1", 0) // same id, fresh folder
+	if after.Actor() == before.Actor() {
+		t.Fatalf("a fresh data folder reused actor %s", after.Actor())
+	}
+	fresh, _ := after.Coordinate(1, key, Write{Value: []byte("new")})
+	merged, _ := peer.Merge(1, key, fresh)
+	if v := visible(merged); !v["new"] || !v["old"] {
+		t.Fatalf("the returning node's write was dropped: %v", v)
+	}
+}

@@ -1,0 +1,44 @@
+package replica
+
+import (
+	"context"
+
+	"dynakv/versioning"
+)
+
+// Write is one client write or delete of a key.
+type Write struct {
+	Context     versioning.Clock // what the client's read saw; empty for a blind write
+	Value       []byte
+	ContentType string
+	Delete      bool // write a tombstone instead of a value
+}
+
+// Placement locates a key: its partition and preference list. Primaries are
+// the N distinct ring members that own the partition; fallbacks are the
+// following ring members, in the order they stand in for primaries.
+type Placement interface {
+	Locate(key []byte) (partition uint32, primaries, fallbacks []string)
+	// Replicas is the number of primaries every key has now: N, or fewer
+	// while the ring has fewer than N members. Levels are counted against it,
+	// so "quorum" on a one-node ring is that one node.
+	Replicas() int
+}
+
+// Liveness tells whether a node is believed reachable (gossip's view).
+type Liveness interface {
+	Alive(nodeID string) bool
+}
+
+// Transport carries the coordinator's calls to other nodes. Implementations
+// propagate ctx's deadline to the peer, and must be safe for concurrent use.
+type Transport interface {
+	// Read returns the peer's stored state of key (nil when it has none).
+	Read(ctx context.Context, node string, partition uint32, key []byte) (*versioning.Set, error)
+	// Replicate merges state into the peer's copy of key and returns once
+	// the peer stored it durably.
+	Replicate(ctx context.Context, node string, partition uint32, key []byte, state *versioning.Set) error
+	// Coordinate forwards a client write to a peer that is a replica of the
+	// key, which coordinates it with the same levels.
+	Coordinate(ctx context.Context, node string, key []byte, w Write, opts WriteOptions) (*versioning.Set, error)
+}

@@ -1,0 +1,140 @@
+package storage
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// The Raw* benchmarks run pebble with the options Open uses, without the
+// gate, striping, key pool or copies, so results read as ratios of
+// storage's cost to pebble's in the same run.
+
+const (
+	benchValueBytes = 1 << 10
+	benchGetKeys    = 10000
+	// With GOMAXPROCS=2, 16 goroutines per proc gives 32 concurrent
+	// writers, a node's worth of concurrent requests.
+	benchParallelism = 16
+)
+
+func benchValue() []byte {
+	v := make([]byte, benchValueBytes)
+	for i := range v {
+		v[i] = byte(i * 7)
+	}
+	return v
+}
+
+func benchUserKey(dst []byte, i uint64) []byte {
+	dst = append(dst[:0], "key-"...)
+	return binary.BigEndian.AppendUint64(dst, i)
+}
+
+func openRawPebble(b *testing.B, o Options) *pebble.DB {
+	b.Helper()
+	cache := pebble.NewCache(o.CacheBytes)
+	defer cache.Unref()
+	db, err := pebble.Open(o.Dir, pebbleOptions(o, cache, nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db
+}
+
+func BenchmarkUpdateSyncParallel(b *testing.B) {
+	s := mustOpen(b, testOptions(b.TempDir(), "bench"))
+	val := benchValue()
+	var next atomic.Uint64
+	b.SetBytes(benchValueBytes)
+	b.SetParallelism(benchParallelism)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var kb []byte
+		fn := func([]byte, bool) ([]byte, bool, error) { return val, true, nil }
+		for pb.Next() {
+			i := next.Add(1)
+			kb = benchUserKey(kb, i)
+			if _, err := s.Update(uint32(i%64), kb, fn); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkRawPebbleSyncSetParallel(b *testing.B) {
+	db := openRawPebble(b, testOptions(b.TempDir(), "bench"))
+	val := benchValue()
+	var next atomic.Uint64
+	b.SetBytes(benchValueBytes)
+	b.SetParallelism(benchParallelism)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var kb, k []byte
+		for pb.Next() {
+			i := next.Add(1)
+			kb = benchUserKey(kb, i)
+			k = appendDataKey(k[:0], uint32(i%64), kb)
+			if err := db.Set(k, val, pebble.Sync); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkGet(b *testing.B) {
+	o := testOptions(b.TempDir(), "bench")
+	o.Sync = false // loading only
+	s := mustOpen(b, o)
+	val := benchValue()
+	var kb []byte
+	for i := range uint64(benchGetKeys) {
+		kb = benchUserKey(kb, i)
+		if _, err := s.Update(uint32(i%64), kb, func([]byte, bool) ([]byte, bool, error) { return val, true, nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(benchValueBytes)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range uint64(b.N) {
+		j := i * 7919 % benchGetKeys
+		kb = benchUserKey(kb, j)
+		if _, err := s.Get(uint32(j%64), kb); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRawPebbleGet(b *testing.B) {
+	db := openRawPebble(b, testOptions(b.TempDir(), "bench"))
+	val := benchValue()
+	var kb, k []byte
+	for i := range uint64(benchGetKeys) {
+		kb = benchUserKey(kb, i)
+		if err := db.Set(appendDataKey(k[:0], uint32(i%64), kb), val, pebble.NoSync); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(benchValueBytes)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range uint64(b.N) {
+		j := i * 7919 % benchGetKeys
+		kb = benchUserKey(kb, j)
+		k = appendDataKey(k[:0], uint32(j%64), kb)
+		v, closer, err := db.Get(k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = v
+		closer.Close()
+	}
+}

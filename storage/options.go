@@ -1,0 +1,79 @@
+package storage
+
+import (
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+)
+
+// Options configures Open.
+type Options struct {
+	// Dir is the data folder; it is created if missing.
+	Dir string
+	// NodeID is this node's id; it must match the folder's IDENTITY.
+	NodeID string
+	// Sync makes every write fsync its WAL record before Update returns, so
+	// that an acknowledged write survives a crash or power loss. Without it,
+	// a crash can lose the last writes (but never the sequence ceiling,
+	// which is always synced).
+	Sync bool
+	// CacheBytes sizes pebble's block cache; <= 0 means DefaultCacheBytes.
+	CacheBytes int64
+	// Logger receives storage's and pebble's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+const (
+	// DefaultCacheBytes is the block cache size used when Options.CacheBytes
+	// is not set.
+	DefaultCacheBytes = 128 << 20
+
+	// memTableBytes bounds one memtable. Pebble starts small and doubles up
+	// to this, and stalls writes only when several are queued for flush, so
+	// 32 MiB absorbs write bursts without holding much memory on a small
+	// node.
+	memTableBytes = 32 << 20
+)
+
+// DefaultOptions returns the options a production node uses: synced writes
+// and the default cache.
+func DefaultOptions(dir, nodeID string) Options {
+	return Options{
+		Dir:        dir,
+		NodeID:     nodeID,
+		Sync:       true,
+		CacheBytes: DefaultCacheBytes,
+	}
+}
+
+func (o Options) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.Default()
+}
+
+// pebbleOptions returns pebble's options for a small (about 2-core) node.
+// The caller owns cache and must Unref it once pebble.Open has taken its own
+// reference.
+func pebbleOptions(o Options, cache *pebble.Cache, lock *pebble.Lock) *pebble.Options {
+	po := &pebble.Options{
+		Cache:        cache,
+		Lock:         lock,
+		Logger:       pebbleLogger{o.logger()},
+		MemTableSize: memTableBytes,
+		// The newest format this pebble version knows. Pebble ratchets an
+		// older folder up to it on Open, and that is one-way: after
+		// upgrading pebble, a folder cannot be opened by an older binary.
+		FormatMajorVersion: pebble.FormatNewest,
+		// One compaction normally, a second one when L0 backs up: more would
+		// starve request handling on two cores.
+		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },
+	}
+	// Gets dominate the read path (read-modify-write and quorum reads), and
+	// most are for keys that exist in at most one sstable per level: bloom
+	// filters skip the others. L1+ inherit L0's filter policy.
+	po.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	return po
+}

@@ -1,0 +1,110 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// UpdateFunc computes a key's new value from its current one.
+//
+// old is the current value (a copy the function may keep) and found reports
+// whether the key exists. The function returns:
+//
+//   - err != nil: nothing is written; Update returns err as is.
+//   - changed == false: nothing is written; Update returns old.
+//   - changed && newValue == nil: the key is deleted.
+//   - changed && newValue != nil: newValue is written (an empty non-nil
+//     slice is stored as an empty value, not a delete).
+//
+// It runs while the key's update lock is held: it must be quick and must
+// not Update a key itself (a key sharing the lock would deadlock).
+type UpdateFunc func(old []byte, found bool) (newValue []byte, changed bool, err error)
+
+// Get returns a copy of the value of key in partition, or ErrNotFound.
+func (s *Store) Get(partition uint32, key []byte) ([]byte, error) {
+	if !s.gate.enter() {
+		return nil, ErrClosed
+	}
+	defer s.gate.exit()
+	kb := s.keys.get()
+	defer s.keys.put(kb)
+	kb.b = appendDataKey(kb.b[:0], partition, key)
+
+	v, err := s.get(kb.b)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("storage: get %q in partition %d: %w", key, partition, err)
+	}
+	return v, nil
+}
+
+// get reads a pebble key and copies the value out of pebble's buffer, which
+// is only valid until the closer is closed. A missing key returns
+// ErrNotFound.
+func (s *Store) get(pebbleKey []byte) ([]byte, error) {
+	v, closer, err := s.db.Get(pebbleKey)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, len(v))
+	copy(out, v)
+	if err := closer.Close(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Update atomically reads the value of key in partition, calls fn, and
+// writes what fn returns (see UpdateFunc). It returns the value the key
+// holds afterwards: newValue if written (nil if deleted), old otherwise.
+//
+// Concurrent Updates of the same key are serialised: each sees the previous
+// one's result, so no update is lost. Updates of different keys proceed in
+// parallel. With Options.Sync the write is fsynced before Update returns.
+func (s *Store) Update(partition uint32, key []byte, fn UpdateFunc) ([]byte, error) {
+	if !s.gate.enter() {
+		return nil, ErrClosed
+	}
+	defer s.gate.exit()
+	kb := s.keys.get()
+	defer s.keys.put(kb)
+	kb.b = appendDataKey(kb.b[:0], partition, key)
+	k := kb.b
+
+	// The stripe is held across the read, fn, and the synced write: an
+	// update that read the old value must finish its write before the next
+	// one reads, or one of the two would be lost. Pebble makes a committed
+	// batch visible before Set returns, so the next holder reads it.
+	mu := s.stripes.of(k)
+	mu.Lock()
+	defer mu.Unlock()
+
+	old, err := s.get(k)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("storage: update %q in partition %d: read: %w", key, partition, err)
+	}
+	newValue, changed, err := fn(old, found)
+	if err != nil {
+		return nil, err
+	}
+	if !changed {
+		return old, nil
+	}
+	if newValue == nil {
+		err = s.db.Delete(k, s.wo)
+	} else {
+		err = s.db.Set(k, newValue, s.wo)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: update %q in partition %d: write: %w", key, partition, err)
+	}
+	return newValue, nil
+}

@@ -1,0 +1,92 @@
+package transport_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"testing"
+
+	"dynakv/replica"
+	"dynakv/transport"
+	"dynakv/transport/internal/transporttest"
+	"dynakv/transport/memnet"
+	"dynakv/versioning"
+)
+
+// countingHandler accepts every replicate and counts it: the cheapest
+// handler, so the benchmark measures the path to it.
+type countingHandler struct {
+	transporttest.Handler
+	n atomic.Int64
+}
+
+func (h *countingHandler) Replicate(context.Context, uint32, []byte, *versioning.Set) error {
+	h.n.Add(1)
+	return nil
+}
+
+// BenchmarkReplicate replicates a 1 KiB state from parallel goroutines. The
+// in-process case calls the Handler directly, so the grpc case reads as a
+// ratio: what the transport costs per call. Eight callers per core keep
+// calls in flight at once, as a coordinator fanning out does.
+func BenchmarkReplicate(b *testing.B) {
+	state := transporttest.State(b, string(bytes.Repeat([]byte("x"), 1024)))
+	key := []byte("bench-key")
+	run := func(b *testing.B, tr replica.Transport) {
+		b.SetBytes(int64(len(state.AppendBinary(nil))))
+		b.ReportAllocs()
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			for pb.Next() {
+				if err := tr.Replicate(ctx, "n2", 0, key, state); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+
+	b.Run("inprocess", func(b *testing.B) {
+		run(b, direct{&countingHandler{}})
+	})
+	b.Run("memnet", func(b *testing.B) {
+		n := memnet.New()
+		n.Register("n2", &countingHandler{})
+		run(b, n.Transport("n1"))
+	})
+	b.Run("grpc", func(b *testing.B) {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		quiet := slog.New(slog.DiscardHandler)
+		srv := transport.NewServer(transport.ServerConfig{Handler: &countingHandler{}, Logger: quiet})
+		go srv.Serve(lis)
+		defer srv.Close()
+		addr := lis.Addr().String()
+		c, err := transport.NewClient(transport.ClientConfig{Logger: quiet, Resolver: transport.ResolverFunc(func(string) (string, bool) { return addr, true })})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		run(b, c)
+	})
+}
+
+// direct is a replica.Transport that calls a Handler in-process.
+type direct struct{ h transport.Handler }
+
+func (d direct) Read(ctx context.Context, _ string, p uint32, key []byte) (*versioning.Set, error) {
+	return d.h.Read(ctx, p, key)
+}
+
+func (d direct) Replicate(ctx context.Context, _ string, p uint32, key []byte, s *versioning.Set) error {
+	return d.h.Replicate(ctx, p, key, s)
+}
+
+func (d direct) Coordinate(ctx context.Context, _ string, key []byte, w replica.Write, o replica.WriteOptions) (*versioning.Set, error) {
+	return d.h.Coordinate(ctx, key, w, o)
+}

@@ -1,0 +1,158 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+
+	"dynakv/replica"
+	"dynakv/transport/internal/rpcerr"
+	"dynakv/transport/transportpb"
+	"dynakv/versioning"
+)
+
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	Resolver        Resolver     // required: node id → RPC address
+	Logger          *slog.Logger // nil: slog.Default()
+	MaxMessageBytes int          // largest message sent or accepted; 0: DefaultMaxMessageBytes
+}
+
+// Client calls other nodes. It keeps one gRPC connection per peer, dialed on
+// the first call and shared by all calls to that peer, and implements
+// replica.Transport. It is safe for concurrent use; Close releases it.
+type Client struct {
+	cfg     ClientConfig
+	version uint32 // ProtocolVersion; a test may change it before the first call
+
+	mu      sync.Mutex
+	peers   map[string]*peer   // by node id
+	retired map[*peer]struct{} // replaced by a new address, closed once idle
+	closed  bool
+}
+
+var _ replica.Transport = (*Client)(nil)
+
+// NewClient returns a client. It dials nothing until the first call.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	if cfg.Resolver == nil {
+		return nil, errors.New("transport: ClientConfig.Resolver is nil")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	return &Client{
+		cfg:     cfg,
+		version: ProtocolVersion,
+		peers:   make(map[string]*peer),
+		retired: make(map[*peer]struct{}),
+	}, nil
+}
+
+// Read returns node's stored state of key (nil when it has none).
+func (c *Client) Read(ctx context.Context, node string, partition uint32, key []byte) (*versioning.Set, error) {
+	var resp *transportpb.ReadResponse
+	err := c.call(node, func(rpc transportpb.NodeClient) (err error) {
+		resp, err = rpc.Read(ctx, &transportpb.ReadRequest{Partition: partition, Key: key})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %q from %s: %w", key, node, err)
+	}
+	state, err := decodeState(resp.GetState())
+	if err != nil {
+		return nil, fmt.Errorf("read %q from %s: %w", key, node, err)
+	}
+	return state, nil
+}
+
+// Replicate merges state into node's copy of key and returns once node has
+// stored it durably.
+func (c *Client) Replicate(ctx context.Context, node string, partition uint32, key []byte, state *versioning.Set) error {
+	req := &transportpb.ReplicateRequest{Entry: &transportpb.KeyState{Partition: partition, Key: key, State: encodeState(state)}}
+	err := c.call(node, func(rpc transportpb.NodeClient) error {
+		_, err := rpc.Replicate(ctx, req)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("replicate %q to %s: %w", key, node, err)
+	}
+	return nil
+}
+
+// Coordinate forwards a client write to node, which coordinates it with the
+// same levels, and returns the key's new state. node's refusals come back as
+// the same typed errors a local coordinator returns.
+func (c *Client) Coordinate(ctx context.Context, node string, key []byte, w replica.Write, opts replica.WriteOptions) (*versioning.Set, error) {
+	var resp *transportpb.CoordinateResponse
+	err := c.call(node, func(rpc transportpb.NodeClient) (err error) {
+		resp, err = rpc.Coordinate(ctx, coordinateRequest(key, w, opts))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("coordinate %q on %s: %w", key, node, err)
+	}
+	state, err := decodeState(resp.GetState())
+	if err != nil {
+		return nil, fmt.Errorf("coordinate %q on %s: %w", key, node, err)
+	}
+	return state, nil
+}
+
+// Close closes every connection. Calls still running fail; later calls
+// return ErrClosed.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	all := make([]*peer, 0, len(c.peers)+len(c.retired))
+	for _, p := range c.peers {
+		all = append(all, p)
+	}
+	for p := range c.retired {
+		all = append(all, p)
+	}
+	clear(c.peers)
+	clear(c.retired)
+	c.mu.Unlock()
+
+	var errs []error
+	for _, p := range all {
+		errs = append(errs, p.close())
+	}
+	return errors.Join(errs...)
+}
+
+// call runs one RPC on node's connection and translates its error.
+func (c *Client) call(node string, rpc func(transportpb.NodeClient) error) error {
+	p, err := c.acquire(node)
+	if err != nil {
+		return err
+	}
+	err = rpc(p.rpc)
+	c.release(p)
+	if err == nil {
+		return nil
+	}
+	if c.isClosed() {
+		return fmt.Errorf("%w (%v)", ErrClosed, err)
+	}
+	return rpcerr.Decode(err)
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+func (c *Client) versionString() string { return strconv.FormatUint(uint64(c.version), 10) }

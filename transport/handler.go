@@ -1,0 +1,25 @@
+package transport
+
+import (
+	"context"
+
+	"dynakv/replica"
+	"dynakv/versioning"
+)
+
+// Handler serves the calls other nodes make to this node; the node wiring
+// implements it over its local replica and coordinator. Methods are called
+// concurrently. ctx carries the caller's deadline and ends when the caller
+// gives up or the Server is closed; handlers must return promptly then.
+type Handler interface {
+	// Read returns this node's stored state of key, nil when it has none.
+	Read(ctx context.Context, partition uint32, key []byte) (*versioning.Set, error)
+	// Replicate merges state into this node's copy of key and returns once
+	// the result is stored durably.
+	Replicate(ctx context.Context, partition uint32, key []byte, state *versioning.Set) error
+	// Coordinate runs a client write another node forwarded here, with the
+	// client's levels, and returns the key's new state. Its refusals
+	// (*replica.UnavailableError, *replica.TimeoutError,
+	// replica.ErrTooManySiblings) reach the forwarding node as typed errors.
+	Coordinate(ctx context.Context, key []byte, w replica.Write, opts replica.WriteOptions) (*versioning.Set, error)
+}

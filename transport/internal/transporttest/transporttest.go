@@ -1,0 +1,124 @@
+// Package transporttest holds what the tests of package transport and
+// package memnet share: a Handler that stores states in memory, records what
+// it was asked, and lets a test inject behaviour; and a builder of states.
+// It is used by tests only.
+package transporttest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"dynakv/replica"
+	"dynakv/versioning"
+)
+
+// Handler is an in-memory transport.Handler. Set Hook before the first call.
+type Handler struct {
+	// Hook, when set, runs first in every call with the call's ctx and
+	// operation ("read", "replicate", "coordinate"); a non-nil error is
+	// returned as the call's error.
+	Hook func(ctx context.Context, op string) error
+
+	mu        sync.Mutex
+	states    map[string]*versioning.Set // by key
+	calls     map[string]int             // by operation
+	lastWrite replica.Write
+	lastOpts  replica.WriteOptions
+	counter   uint64
+}
+
+// NewHandler returns an empty handler.
+func NewHandler() *Handler {
+	return &Handler{states: make(map[string]*versioning.Set), calls: make(map[string]int)}
+}
+
+func (h *Handler) enter(ctx context.Context, op string) error {
+	h.mu.Lock()
+	h.calls[op]++
+	h.mu.Unlock()
+	if h.Hook != nil {
+		return h.Hook(ctx, op)
+	}
+	return nil
+}
+
+// Read returns the stored state of key.
+func (h *Handler) Read(ctx context.Context, _ uint32, key []byte) (*versioning.Set, error) {
+	if err := h.enter(ctx, "read"); err != nil {
+		return nil, err
+	}
+	return h.State(key), nil
+}
+
+// Replicate merges state into the stored one.
+func (h *Handler) Replicate(ctx context.Context, _ uint32, key []byte, state *versioning.Set) error {
+	if err := h.enter(ctx, "replicate"); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.states[string(key)] = versioning.Merge(h.states[string(key)], state)
+	return nil
+}
+
+// Coordinate applies w as a write of actor "remote" and records w and opts.
+func (h *Handler) Coordinate(ctx context.Context, key []byte, w replica.Write, opts replica.WriteOptions) (*versioning.Set, error) {
+	if err := h.enter(ctx, "coordinate"); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.lastWrite, h.lastOpts = w, opts
+	cur := h.states[string(key)]
+	actor := versioning.NewActor("remote", 1)
+	h.counter = max(h.counter+1, cur.NextCounterFloor(w.Context, actor))
+	ev := versioning.Event{Dot: versioning.Dot{Actor: actor, Counter: h.counter}, Modified: 1_700_000_000_000_000}
+	next, err := cur.Update(w.Context, ev, versioning.Sibling{Value: w.Value, ContentType: w.ContentType, Deleted: w.Delete}, 0)
+	if err != nil {
+		return nil, err
+	}
+	h.states[string(key)] = next
+	return next, nil
+}
+
+// State returns the stored state of key.
+func (h *Handler) State(key []byte) *versioning.Set {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.states[string(key)]
+}
+
+// Calls returns how many calls of op reached the handler.
+func (h *Handler) Calls(op string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.calls[op]
+}
+
+// LastWrite returns the write and options of the last Coordinate call.
+func (h *Handler) LastWrite() (replica.Write, replica.WriteOptions) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lastWrite, h.lastOpts
+}
+
+// State returns a state holding one concurrent sibling per value, each
+// written blind by its own actor, so it has a multi-entry clock.
+func State(tb testing.TB, values ...string) *versioning.Set {
+	tb.Helper()
+	var s *versioning.Set
+	for i, v := range values {
+		ev := versioning.Event{
+			Dot:      versioning.Dot{Actor: versioning.NewActor(fmt.Sprintf("n%d", i+1), 1), Counter: uint64(i + 1)},
+			Modified: 1_700_000_000_000_000 + int64(i),
+		}
+		next, err := s.Update(nil, ev, versioning.Sibling{Value: []byte(v), ContentType: "text/plain"}, 0)
+		if err != nil {
+			tb.Fatalf("building a state: %v", err)
+		}
+		s = next
+	}
+	return s
+}

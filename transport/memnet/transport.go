@@ -1,0 +1,92 @@
+package memnet
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"dynakv/replica"
+	"dynakv/transport/internal/rpcerr"
+	"dynakv/versioning"
+)
+
+// nodeTransport is one node's view of the network: the replica.Transport its
+// coordinator calls other nodes through.
+type nodeTransport struct {
+	net  *Network
+	from string
+}
+
+var _ replica.Transport = (*nodeTransport)(nil)
+
+func (t *nodeTransport) Read(ctx context.Context, node string, partition uint32, key []byte) (*versioning.Set, error) {
+	d, err := t.net.deliver(ctx, t.from, node, OpRead)
+	if err != nil {
+		return nil, fmt.Errorf("read %q from %s: %w", key, node, err)
+	}
+	hctx, cancel := detach(ctx)
+	defer cancel()
+	state, err := d.handler.Read(hctx, partition, bytes.Clone(key))
+	if err != nil {
+		return nil, fmt.Errorf("read %q from %s: %w", key, node, wire(err))
+	}
+	return copyState(state)
+}
+
+func (t *nodeTransport) Replicate(ctx context.Context, node string, partition uint32, key []byte, state *versioning.Set) error {
+	d, err := t.net.deliver(ctx, t.from, node, OpReplicate)
+	if err != nil {
+		return fmt.Errorf("replicate %q to %s: %w", key, node, err)
+	}
+	if d.drop {
+		return nil
+	}
+	in, err := copyState(state)
+	if err != nil {
+		return fmt.Errorf("replicate %q to %s: %w", key, node, err)
+	}
+	hctx, cancel := detach(ctx)
+	defer cancel()
+	if err := d.handler.Replicate(hctx, partition, bytes.Clone(key), in); err != nil {
+		return fmt.Errorf("replicate %q to %s: %w", key, node, wire(err))
+	}
+	return nil
+}
+
+func (t *nodeTransport) Coordinate(ctx context.Context, node string, key []byte, w replica.Write, opts replica.WriteOptions) (*versioning.Set, error) {
+	d, err := t.net.deliver(ctx, t.from, node, OpCoordinate)
+	if err != nil {
+		return nil, fmt.Errorf("coordinate %q on %s: %w", key, node, err)
+	}
+	wc, err := copyWrite(w)
+	if err != nil {
+		return nil, fmt.Errorf("coordinate %q on %s: %w", key, node, err)
+	}
+	hctx, cancel := detach(ctx)
+	defer cancel()
+	state, err := d.handler.Coordinate(hctx, bytes.Clone(key), wc, opts)
+	if err != nil {
+		return nil, fmt.Errorf("coordinate %q on %s: %w", key, node, wire(err))
+	}
+	return copyState(state)
+}
+
+// wire turns a handler's error into the one the caller would get over gRPC.
+func wire(err error) error { return rpcerr.Decode(rpcerr.Encode(err)) }
+
+// copyState passes s through its wire encoding, so the receiver shares no
+// memory with the sender. nil stays nil.
+func copyState(s *versioning.Set) (*versioning.Set, error) {
+	if s == nil {
+		return nil, nil
+	}
+	return versioning.DecodeSet(s.AppendBinary(nil))
+}
+
+func copyWrite(w replica.Write) (replica.Write, error) {
+	clock, err := versioning.DecodeContext(versioning.EncodeContext(w.Context))
+	if err != nil {
+		return replica.Write{}, err
+	}
+	return replica.Write{Context: clock, Value: bytes.Clone(w.Value), ContentType: w.ContentType, Delete: w.Delete}, nil
+}

@@ -1,0 +1,63 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"dynakv/transport/internal/rpcerr"
+	"dynakv/transport/transportpb"
+)
+
+// service adapts a Handler to the generated gRPC service: it decodes
+// requests, calls the handler and encodes its answer or error.
+type service struct {
+	transportpb.UnimplementedNodeServer
+	h      Handler
+	logger *slog.Logger
+}
+
+func (s *service) Read(ctx context.Context, req *transportpb.ReadRequest) (*transportpb.ReadResponse, error) {
+	state, err := s.h.Read(ctx, req.GetPartition(), req.GetKey())
+	if err != nil {
+		return nil, s.fail("read", req.GetKey(), err)
+	}
+	return &transportpb.ReadResponse{State: encodeState(state)}, nil
+}
+
+func (s *service) Replicate(ctx context.Context, req *transportpb.ReplicateRequest) (*transportpb.ReplicateResponse, error) {
+	e := req.GetEntry()
+	if e == nil {
+		return nil, status.Error(codes.InvalidArgument, "replicate: no entry")
+	}
+	state, err := decodeState(e.GetState())
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("replicate %q: %v", e.GetKey(), err))
+	}
+	if err := s.h.Replicate(ctx, e.GetPartition(), e.GetKey(), state); err != nil {
+		return nil, s.fail("replicate", e.GetKey(), err)
+	}
+	return &transportpb.ReplicateResponse{}, nil
+}
+
+func (s *service) Coordinate(ctx context.Context, req *transportpb.CoordinateRequest) (*transportpb.CoordinateResponse, error) {
+	w, opts, err := fromCoordinateRequest(req)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("coordinate %q: %v", req.GetKey(), err))
+	}
+	state, err := s.h.Coordinate(ctx, req.GetKey(), w, opts)
+	if err != nil {
+		return nil, s.fail("coordinate", req.GetKey(), err)
+	}
+	return &transportpb.CoordinateResponse{State: encodeState(state)}, nil
+}
+
+// fail logs a handler's error and encodes it for the caller. Logged at debug:
+// the caller decides whether the failure matters and logs it there.
+func (s *service) fail(op string, key []byte, err error) error {
+	s.logger.Debug("transport: handler failed", "op", op, "key", string(key), "err", err)
+	return rpcerr.Encode(err)
+}

@@ -1,0 +1,337 @@
+package versioning
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"strings"
+)
+
+// Encodings. Both start with a version byte so that a later format can be
+// told apart and read alongside this one.
+//
+// Set (on disk and between nodes), version 1:
+//
+//	byte      1
+//	uvarint   number of clock entries n
+//	n times:  uvarint len, actor bytes, uvarint counter     (actors ascending)
+//	uvarint   number of siblings m
+//	m times:  uvarint number of events k
+//	          k times: uvarint actor index into the clock, uvarint counter,
+//	                   varint modified (unix µs)
+//	          byte flags (bit 0: deleted),
+//	          uvarint len, content type, uvarint len, value
+//
+// Events name their actor by its index in the clock: the clock covers every
+// event's dot, so its actor is always there, and an actor's name is stored
+// once per key however many writes it made.
+//
+// Context (handed to clients, base64url without padding), version 1:
+//
+//	byte      1
+//	uvarint   number of entries n, then n times: uvarint len, actor, uvarint counter
+//	4 bytes   CRC-32C of everything before, big-endian
+//
+// The checksum turns a truncated or mangled token into a clear error rather
+// than a context that silently covers the wrong writes.
+const (
+	setFormatV1     = 1
+	contextFormatV1 = 1
+	flagDeleted     = 1
+)
+
+// Limits the decoders enforce on untrusted bytes, well above anything a
+// healthy cluster produces (a clock has one entry per coordinating node
+// incarnation).
+const (
+	maxActorLen     = 1024
+	maxClockEntries = 1 << 16
+)
+
+// ErrMalformed is wrapped by every decoding error.
+var ErrMalformed = errors.New("malformed")
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// AppendBinary appends the encoding of s to buf. A nil or empty set encodes
+// as an empty clock and no siblings.
+func (s *Set) AppendBinary(buf []byte) []byte {
+	buf = append(buf, setFormatV1)
+	var clock Clock
+	var sibs []Sibling
+	if s != nil {
+		clock, sibs = s.Clock, s.Siblings
+	}
+	buf = appendClock(buf, clock)
+	buf = binary.AppendUvarint(buf, uint64(len(sibs)))
+	for i := range sibs {
+		sib := &sibs[i]
+		buf = binary.AppendUvarint(buf, uint64(len(sib.Events)))
+		for _, e := range sib.Events {
+			buf = binary.AppendUvarint(buf, uint64(clock.index(e.Dot.Actor)))
+			buf = binary.AppendUvarint(buf, e.Dot.Counter)
+			buf = binary.AppendVarint(buf, e.Modified)
+		}
+		var flags byte
+		if sib.Deleted {
+			flags |= flagDeleted
+		}
+		buf = append(buf, flags)
+		buf = appendString(buf, sib.ContentType)
+		buf = binary.AppendUvarint(buf, uint64(len(sib.Value)))
+		buf = append(buf, sib.Value...)
+	}
+	return buf
+}
+
+// MarshalBinary returns the encoding of s.
+func (s *Set) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil), nil }
+
+// DecodeSet decodes a Set, checking every invariant the package relies on. It
+// never panics, whatever the input. Values alias buf.
+func DecodeSet(buf []byte) (*Set, error) {
+	d := decoder{buf: buf}
+	if v := d.byte(); d.err == nil && v != setFormatV1 {
+		return nil, fmt.Errorf("versioning: decode set: %w: unknown format version %d", ErrMalformed, v)
+	}
+	clock := d.clock()
+	n := d.count(6) // a sibling takes at least 6 bytes
+	s := &Set{Clock: clock, Siblings: make([]Sibling, 0, n)}
+	seen := make(map[Dot]bool)
+	for i := 0; i < n && d.err == nil; i++ {
+		sib := d.sibling(clock, seen)
+		if d.err == nil && i > 0 && !s.Siblings[i-1].Events[0].Dot.Less(sib.Events[0].Dot) {
+			d.fail("siblings out of order at %s", sib.Events[0].Dot)
+		}
+		s.Siblings = append(s.Siblings, sib)
+	}
+	d.end()
+	if d.err != nil {
+		return nil, fmt.Errorf("versioning: decode set: %w", d.err)
+	}
+	return s, nil
+}
+
+// EncodeContext returns the wire form of a context: base64url, no padding.
+// The empty clock encodes as "" (a blind write carries no context).
+func EncodeContext(c Clock) string {
+	if len(c) == 0 {
+		return ""
+	}
+	buf := appendClock([]byte{contextFormatV1}, c)
+	buf = binary.BigEndian.AppendUint32(buf, crc32.Checksum(buf, castagnoli))
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+// DecodeContext parses a context a client sent back. It never panics; an
+// error says what is wrong in words fit for a 400 answer.
+func DecodeContext(s string) (Clock, error) {
+	s = strings.TrimRight(strings.TrimSpace(s), "=")
+	if s == "" {
+		return nil, nil
+	}
+	buf, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("context is not base64url: %w", ErrMalformed)
+	}
+	if len(buf) < 5 {
+		return nil, fmt.Errorf("context is truncated: %w", ErrMalformed)
+	}
+	body, sum := buf[:len(buf)-4], binary.BigEndian.Uint32(buf[len(buf)-4:])
+	if crc32.Checksum(body, castagnoli) != sum {
+		return nil, fmt.Errorf("context checksum mismatch (truncated or altered): %w", ErrMalformed)
+	}
+	d := decoder{buf: body}
+	if v := d.byte(); d.err == nil && v != contextFormatV1 {
+		return nil, fmt.Errorf("context has unknown format version %d: %w", v, ErrMalformed)
+	}
+	c := d.clock()
+	d.end()
+	if d.err != nil {
+		return nil, fmt.Errorf("context: %w", d.err)
+	}
+	return c, nil
+}
+
+// sibling reads one sibling and checks its events: known actors, covered by
+// the clock, sorted, one per actor, and no dot held by two siblings.
+func (d *decoder) sibling(clock Clock, seen map[Dot]bool) Sibling {
+	k := d.count(3)
+	if d.err == nil && k == 0 {
+		d.fail("sibling without events")
+	}
+	var sib Sibling
+	sib.Events = make([]Event, 0, k)
+	for j := 0; j < k && d.err == nil; j++ {
+		idx, counter, modified := d.uvarint(), d.uvarint(), d.varint()
+		if d.err != nil {
+			break
+		}
+		if idx >= uint64(len(clock)) {
+			d.fail("event names actor %d of %d", idx, len(clock))
+			break
+		}
+		dot := Dot{clock[idx].Actor, counter}
+		switch {
+		case counter == 0 || !clock.Covers(dot):
+			d.fail("event dot %s not covered by clock %s", dot, clock)
+		case j > 0 && sib.Events[j-1].Dot.Actor >= dot.Actor:
+			d.fail("events out of order or two of one actor at %s", dot)
+		case seen[dot]:
+			d.fail("dot %s held by two siblings", dot)
+		}
+		seen[dot] = true
+		sib.Events = append(sib.Events, Event{dot, modified})
+	}
+	flags := d.byte()
+	sib.ContentType = d.string()
+	sib.Value = d.bytes()
+	if d.err == nil && flags&^flagDeleted != 0 {
+		d.fail("unknown sibling flags %#x", flags)
+	}
+	sib.Deleted = flags&flagDeleted != 0
+	return sib
+}
+
+func (c Clock) index(a Actor) int {
+	for i := range c {
+		if c[i].Actor == a {
+			return i
+		}
+	}
+	// Unreachable while the set invariant (the clock covers every sibling's
+	// dot) holds; encoding an index past the end makes the decoder reject the
+	// record instead of misattributing the sibling.
+	return len(c)
+}
+
+func appendClock(buf []byte, c Clock) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(c)))
+	for _, e := range c {
+		buf = appendString(buf, string(e.Actor))
+		buf = binary.AppendUvarint(buf, e.Counter)
+	}
+	return buf
+}
+
+func appendString(buf []byte, s string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
+}
+
+// decoder reads untrusted bytes. After the first error every read returns a
+// zero value and the error sticks, so callers check once at the end.
+type decoder struct {
+	buf []byte
+	err error
+}
+
+func (d *decoder) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+	}
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.buf) == 0 {
+		d.fail("unexpected end of input")
+		return 0
+	}
+	b := d.buf[0]
+	d.buf = d.buf[1:]
+	return b
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.buf)
+	if n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.buf)
+	if n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+// count reads an element count and checks that the remaining input could hold
+// that many elements of at least minSize bytes, so a forged count cannot make
+// the decoder allocate more than the input's size.
+func (d *decoder) count(minSize int) int {
+	n := d.uvarint()
+	if d.err == nil && n > uint64(len(d.buf)/minSize) {
+		d.fail("count %d exceeds the remaining %d bytes", n, len(d.buf))
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.buf)) {
+		d.fail("length %d exceeds the remaining %d bytes", n, len(d.buf))
+		return nil
+	}
+	b := d.buf[:n:n]
+	d.buf = d.buf[n:]
+	return b
+}
+
+func (d *decoder) string() string { return string(d.bytes()) }
+
+func (d *decoder) clock() Clock {
+	n := d.count(2)
+	if n > maxClockEntries {
+		d.fail("clock has %d entries, more than %d", n, maxClockEntries)
+		return nil
+	}
+	c := make(Clock, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		actor := d.bytes()
+		counter := d.uvarint()
+		if d.err != nil {
+			break
+		}
+		switch {
+		case len(actor) == 0 || len(actor) > maxActorLen:
+			d.fail("actor name of %d bytes", len(actor))
+		case counter == 0:
+			d.fail("actor %q has counter 0", actor)
+		case i > 0 && string(c[i-1].Actor) >= string(actor):
+			d.fail("clock actors out of order or repeated at %q", actor)
+		}
+		c = append(c, Entry{Actor(actor), counter})
+	}
+	if d.err != nil {
+		return nil
+	}
+	return c
+}
+
+func (d *decoder) end() {
+	if d.err == nil && len(d.buf) != 0 {
+		d.fail("%d trailing bytes", len(d.buf))
+	}
+}

@@ -1,0 +1,125 @@
+package versioning
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func sampleSet(t testing.TB) *Set {
+	a, b := &node{actor: "a.1"}, &node{actor: "b.2"}
+	s := a.write(t, nil, nil, "v1")
+	s = Merge(s, b.write(t, nil, nil, "v2"))
+	s = b.delete(t, s, Clock{{"a.1", 1}})
+	a.seq++
+	s, err := s.Update(nil, Event{Dot{"a.1", a.seq}, 1700000000123456}, Sibling{Value: bytes.Repeat([]byte{0xff}, 300), ContentType: "application/octet-stream"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSetEncodingRoundTrip(t *testing.T) {
+	for _, s := range []*Set{nil, {}, sampleSet(t)} {
+		buf := s.AppendBinary(nil)
+		if buf[0] != setFormatV1 {
+			t.Fatalf("encoding does not start with the version byte: %x", buf[:1])
+		}
+		got, err := DecodeSet(buf)
+		if err != nil {
+			t.Fatalf("decode %v: %v", s, err)
+		}
+		if !got.Equal(s) {
+			t.Fatalf("round trip: got %v, want %v", got, s)
+		}
+	}
+}
+
+func TestDecodeSetRejectsBrokenInvariants(t *testing.T) {
+	good := sampleSet(t).AppendBinary(nil)
+	cases := map[string][]byte{
+		"empty":           nil,
+		"unknown version": append([]byte{9}, good[1:]...),
+		"trailing bytes":  append(append([]byte(nil), good...), 0),
+		"truncated":       good[:len(good)-1],
+		// dot (a.1, 5) not covered by clock {a.1:1}
+		"uncovered dot": {1, 1, 3, 'a', '.', '1', 1, 1, 1, 0, 5, 0, 0, 0, 0},
+		// a sibling with no events
+		"no events": {1, 1, 1, 'a', 1, 1, 0, 0, 0, 0},
+		// unsorted clock
+		"unsorted clock": {1, 2, 1, 'b', 1, 1, 'a', 1, 0},
+		// zero counter
+		"zero counter": {1, 1, 1, 'a', 0, 0},
+		// sibling names actor index 3 of 1
+		"actor index": {1, 1, 1, 'a', 1, 1, 1, 3, 1, 0, 0, 0, 0},
+		// a count far larger than the input
+		"huge count": {1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},
+	}
+	for name, buf := range cases {
+		if _, err := DecodeSet(buf); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+func TestContextRoundTripAndValidation(t *testing.T) {
+	c := sampleSet(t).Context()
+	enc := EncodeContext(c)
+	if strings.ContainsAny(enc, "+/=") {
+		t.Fatalf("context %q is not unpadded base64url", enc)
+	}
+	got, err := DecodeContext(enc)
+	if err != nil || !got.Equal(c) {
+		t.Fatalf("round trip: %v, %v; want %v", got, err, c)
+	}
+	if c, err := DecodeContext(""); err != nil || len(c) != 0 {
+		t.Fatalf("empty context: %v, %v", c, err)
+	}
+	flipped := []byte(enc)
+	flipped[3] ^= 1
+	for name, s := range map[string]string{
+		"not base64": "!!!",
+		"truncated":  enc[:len(enc)-2],
+		"altered":    string(flipped),
+		"short":      "AQ",
+	} {
+		if _, err := DecodeContext(s); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+func FuzzDecodeSet(f *testing.F) {
+	f.Add(sampleSet(f).AppendBinary(nil))
+	f.Add([]byte{1, 0, 0})
+	f.Add([]byte{1, 1, 1, 'a', 1, 1, 1, 0, 1, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		s, err := DecodeSet(buf)
+		if err != nil {
+			return
+		}
+		again, err := DecodeSet(s.AppendBinary(nil))
+		if err != nil || !again.Equal(s) {
+			t.Fatalf("re-encoding a decoded set changed it: %v, %v", again, err)
+		}
+		// Whatever decodes is safe to merge.
+		Merge(s, again)
+	})
+}
+
+func FuzzDecodeContext(f *testing.F) {
+	f.Add(EncodeContext(sampleSet(f).Context()))
+	f.Add("")
+	f.Add("AQEDYS4xAQ")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := DecodeContext(s)
+		if err != nil {
+			return
+		}
+		again, err := DecodeContext(EncodeContext(c))
+		if err != nil || !again.Equal(c) {
+			t.Fatalf("re-encoding a decoded context changed it: %v, %v", again, err)
+		}
+	})
+}
