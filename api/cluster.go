@@ -150,7 +150,7 @@ func clusterError(err error, logger *slog.Logger) *Error {
 	switch {
 	case errors.Is(err, ErrNodeAlive):
 		return &Error{Status: http.StatusConflict, Code: "node_alive",
-			Message: err.Error() + ": only a dead node can be removed; to take a running node out, run leave on it"}
+			Message: err.Error() + ": only a node gossip sees dead can be removed; to take a running node out, run leave on it"}
 	case errors.Is(err, ErrUnknownNode):
 		return &Error{Status: http.StatusNotFound, Code: "unknown_node",
 			Message: err.Error() + ": see GET /cluster/members for the node ids"}

@@ -30,8 +30,5 @@ func (b *backoff) next() time.Duration {
 	return half + time.Duration(b.rng.Int64N(int64(b.ceiling-half)+1))
 }
 
-// failing reports whether a failure happened since the last reset.
-func (b *backoff) failing() bool { return b.ceiling != 0 }
-
 // reset is called after a success: the next failure waits min again.
 func (b *backoff) reset() { b.ceiling = 0 }

@@ -105,13 +105,13 @@ func DefaultConfig() Config {
 func (c Config) validate() error {
 	var errs []error
 	if c.Store == nil {
-		errs = append(errs, errors.New("Store is nil"))
+		errs = append(errs, errors.New("nil Store"))
 	}
 	if c.Transport == nil {
-		errs = append(errs, errors.New("Transport is nil"))
+		errs = append(errs, errors.New("nil Transport"))
 	}
 	if c.Liveness == nil {
-		errs = append(errs, errors.New("Liveness is nil"))
+		errs = append(errs, errors.New("nil Liveness"))
 	}
 	if c.Window < 0 || c.MaxPendingBytes < 0 || c.DeliveryBurst < 0 || c.BatchSize < 0 ||
 		c.BackoffMin < 0 || c.BackoffMax < 0 || c.PollInterval < 0 || c.ReplicateTimeout < 0 {

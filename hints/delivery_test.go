@@ -29,7 +29,8 @@ func (e *env) checkStillStored() {
 }
 
 func TestDeliversInOrderOnceTargetIsAliveAndDeletesAfterAck(t *testing.T) {
-	e := newEnv(t, nil)
+	// No liveness poll within the test: only TargetAlive can wake the worker.
+	e := newEnv(t, func(c *Config) { c.PollInterval = time.Hour })
 	e.checkStillStored()
 	want := []string{"k0", "k1", "k2", "k3", "k4"}
 	for _, k := range want {
@@ -79,6 +80,19 @@ func TestLivenessPollDeliversWithoutAliveEvent(t *testing.T) {
 	if got := e.repl.keys(); !slices.Equal(got, []string{"k"}) {
 		t.Errorf("delivered %q", got)
 	}
+}
+
+func TestNotifyWakesEveryWaitingWorker(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.PollInterval = time.Hour })
+	e.store1("n1", "a", "v")
+	e.store1("n2", "b", "v")
+	e.m.Start()
+	e.live.set("n1", true)
+	e.live.set("n2", true)
+	e.m.Notify()
+	testutil.Eventually(t, waitFor, "both queues delivered", func() bool {
+		return e.pending("n1") == 0 && e.pending("n2") == 0
+	})
 }
 
 func TestFailingTargetIsRetriedWithBackoffAndKeepsItsHints(t *testing.T) {
@@ -262,8 +276,12 @@ func TestLimiterTokenBucket(t *testing.T) {
 		t.Errorf("empty bucket: wait %v, want 10ms", d)
 	}
 	c.Advance(25 * time.Millisecond) // 2.5 tokens
-	if l.take() != 0 || l.take() != 0 || l.take() == 0 {
-		t.Error("after 25ms at 100/s: want exactly 2 tokens")
+	var waits []time.Duration
+	for range 3 {
+		waits = append(waits, l.take())
+	}
+	if waits[0] != 0 || waits[1] != 0 || waits[2] == 0 {
+		t.Errorf("after 25ms at 100/s: waits %v, want exactly 2 tokens", waits)
 	}
 	c.Advance(time.Hour)
 	for range 3 {

@@ -119,7 +119,9 @@ func (w *worker) deliverBatch(ctx context.Context, batch []hint) (handled uint64
 		i = j
 	}
 	if serr := w.settle(&out); serr != nil {
-		err = errors.Join(err, serr)
+		// The handled hints are still stored: leave the cursor before
+		// them, so they are sent again (harmless) and deleted next time.
+		return 0, errors.Join(err, serr)
 	}
 	return handled, err
 }

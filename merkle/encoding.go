@@ -16,10 +16,10 @@ import (
 //	B × 4      bucket key counts, little-endian
 //	4 bytes    CRC-32C of everything before, big-endian
 //
-// Inner nodes are not stored: Decode sums them up from the buckets, so a
+// Inner nodes are not stored: DecodeTree sums them up from the buckets, so a
 // decoded tree satisfies the tree's invariant whatever the bytes said. The
 // layout is dense, 12 bytes per bucket: its size is known from the shape,
-// so Decode checks the length before it allocates anything, and a tree
+// so DecodeTree checks the length before it allocates anything, and a tree
 // small enough to keep in memory is small enough to write out whole. The
 // checksum turns a torn or rotten snapshot file into an error instead of a
 // tree that disagrees with its replicas until the next rebuild.
@@ -47,9 +47,9 @@ func (t *Tree) MarshalBinary() ([]byte, error) {
 
 func encodedTreeSize(s Shape) int { return treeHeaderSize + 12*s.Buckets() + 4 }
 
-// Decode decodes a tree snapshot. It never panics and allocates only after
+// DecodeTree decodes a tree snapshot. It never panics and allocates only after
 // the input's length matched its shape, whatever the bytes.
-func Decode(b []byte) (*Tree, error) {
+func DecodeTree(b []byte) (*Tree, error) {
 	if len(b) < treeHeaderSize+4 {
 		return nil, fmt.Errorf("merkle: decode tree: %w: truncated", ErrMalformed)
 	}

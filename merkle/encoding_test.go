@@ -19,7 +19,7 @@ func TestTreeSnapshotRoundTrip(t *testing.T) {
 	if len(b) != encodedTreeSize(shape) {
 		t.Fatalf("snapshot of %d bytes, want %d", len(b), encodedTreeSize(shape))
 	}
-	got, err := Decode(b)
+	got, err := DecodeTree(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,12 +35,12 @@ func TestDecodeRefusesDamagedSnapshots(t *testing.T) {
 	for i := range good {
 		bad := slices.Clone(good)
 		bad[i] ^= 0x10
-		if _, err := Decode(bad); !errors.Is(err, ErrMalformed) {
+		if _, err := DecodeTree(bad); !errors.Is(err, ErrMalformed) {
 			t.Errorf("byte %d flipped: %v, want ErrMalformed", i, err)
 		}
 	}
 	for n := range len(good) {
-		if _, err := Decode(good[:n]); !errors.Is(err, ErrMalformed) {
+		if _, err := DecodeTree(good[:n]); !errors.Is(err, ErrMalformed) {
 			t.Errorf("truncated to %d bytes: %v, want ErrMalformed", n, err)
 		}
 	}
@@ -48,7 +48,7 @@ func TestDecodeRefusesDamagedSnapshots(t *testing.T) {
 	future := slices.Clone(good[:len(good)-4])
 	future[0] = formatVersion + 1
 	future = binary.BigEndian.AppendUint32(future, checksum(future))
-	if _, err := Decode(future); !errors.Is(err, ErrIncompatible) {
+	if _, err := DecodeTree(future); !errors.Is(err, ErrIncompatible) {
 		t.Errorf("format %d: %v, want ErrIncompatible", formatVersion+1, err)
 	}
 }

@@ -13,7 +13,7 @@ import (
 // fuzzShape is a shape small enough to allocate on every fuzz input.
 func fuzzShape(s Shape) bool { return s.bucketBits() <= 12 }
 
-func FuzzDecode(f *testing.F) {
+func FuzzDecodeTree(f *testing.F) {
 	for _, s := range []state{nil, {"a": 1}, {"a": 1, "b": 2, "c": 3}} {
 		snapshot := build(f, Shape{FanoutBits: 1, Depth: 2}, s, nil).AppendBinary(nil)
 		f.Add(snapshot)
@@ -28,7 +28,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func fuzzSnapshot(t *testing.T, b []byte) {
-	tr, err := Decode(b)
+	tr, err := DecodeTree(b)
 	if err != nil {
 		return
 	}

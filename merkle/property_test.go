@@ -59,7 +59,7 @@ func TestIncrementalEqualsRebuilt(t *testing.T) {
 		if !slices.Equal(tr.AppendBinary(nil), rebuilt.AppendBinary(nil)) {
 			t.Fatal("incremental and rebuilt trees encode differently")
 		}
-		decoded, err := Decode(tr.AppendBinary(nil))
+		decoded, err := DecodeTree(tr.AppendBinary(nil))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,9 @@ import (
 	"dynakv/versioning"
 )
 
-func dot(a string, n uint64) versioning.Dot { return versioning.Dot{Actor: versioning.Actor(a), Counter: n} }
+func dot(a string, n uint64) versioning.Dot {
+	return versioning.Dot{Actor: versioning.Actor(a), Counter: n}
+}
 
 func write(t *testing.T, s *versioning.Set, ctx versioning.Clock, d versioning.Dot, value string) *versioning.Set {
 	t.Helper()

@@ -122,11 +122,11 @@ func (c *clusterView) Remove(id string) error {
 	err := c.gossip.Remove(id)
 	switch {
 	case errors.Is(err, gossip.ErrNodeAlive):
-		return fmt.Errorf("remove %s: %w (%w)", id, api.ErrNodeAlive, err)
+		return fmt.Errorf("%s: %w", id, api.ErrNodeAlive)
 	case errors.Is(err, gossip.ErrUnknownNode):
-		return fmt.Errorf("remove %s: %w (%w)", id, api.ErrUnknownNode, err)
+		return fmt.Errorf("%s: %w", id, api.ErrUnknownNode)
 	case errors.Is(err, gossip.ErrClosed):
-		return fmt.Errorf("remove %s: %w (%w)", id, api.ErrLeaving, err)
+		return api.ErrLeaving
 	case err != nil:
 		return fmt.Errorf("remove %s: %w", id, err)
 	}

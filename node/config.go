@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/memberlist"
 
 	"dynakv/gossip"
+	"dynakv/hints"
 	"dynakv/ring"
 )
 
@@ -39,6 +40,10 @@ type Config struct {
 	WarnSiblings   int           // --warn-siblings: keys past this log a warning and count a metric
 	CacheBytes     int64         // --cache: pebble block cache
 
+	HintWindow   time.Duration // --hint-window: hints older than this are dropped (anti-entropy covers them)
+	MaxHintBytes int64         // --max-hint-bytes: a fallback keeps at most this much for one down node
+	HintRate     float64       // --hint-rate: hints per second delivered to a returning node
+
 	// GossipTuning, if set, adjusts memberlist's timings (tests and the
 	// local dev cluster use gossip.FastTimings).
 	GossipTuning func(*memberlist.Config)
@@ -64,6 +69,9 @@ func DefaultConfig() Config {
 		MaxSiblings:    100,
 		WarnSiblings:   25,
 		CacheBytes:     128 << 20,
+		HintWindow:     hints.DefaultConfig().Window,
+		MaxHintBytes:   hints.DefaultConfig().MaxPendingBytes,
+		HintRate:       hints.DefaultConfig().DeliveryRate,
 	}
 }
 

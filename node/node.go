@@ -16,6 +16,7 @@ import (
 
 	"dynakv/api"
 	"dynakv/gossip"
+	"dynakv/hints"
 	"dynakv/replica"
 	"dynakv/ring"
 	"dynakv/storage"
@@ -29,6 +30,7 @@ type Node struct {
 
 	store       *storage.Store
 	local       *replica.Local
+	hints       *hints.Manager
 	gossip      *gossip.Gossip
 	placement   *placement
 	coordinator *replica.Coordinator
@@ -106,6 +108,13 @@ func Start(cfg Config) (_ *Node, err error) {
 	if n.peers, err = transport.NewClient(transport.ClientConfig{Resolver: transport.ResolverFunc(n.rpcAddrOf), Logger: n.logger}); err != nil {
 		return nil, err
 	}
+	hcfg := hints.DefaultConfig()
+	hcfg.Store, hcfg.Transport, hcfg.Liveness = n.store, n.peers, n.gossip
+	hcfg.Window, hcfg.MaxPendingBytes, hcfg.DeliveryRate = cfg.HintWindow, cfg.MaxHintBytes, cfg.HintRate
+	hcfg.Logger, hcfg.Registerer = n.logger, reg
+	if n.hints, err = hints.New(hcfg); err != nil {
+		return nil, err
+	}
 	n.coordinator, err = replica.New(replica.Config{
 		Self:           cfg.ID,
 		N:              cfg.Replicas,
@@ -114,6 +123,7 @@ func Start(cfg Config) (_ *Node, err error) {
 		Placement:      n.placement,
 		Liveness:       n.gossip,
 		Transport:      n.peers,
+		Hints:          n.hints,
 		Logger:         n.logger,
 		Metrics:        metrics,
 	})
@@ -121,7 +131,7 @@ func Start(cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.rpcServer = transport.NewServer(transport.ServerConfig{
-		Handler: replica.PeerService{Local: n.local, Coordinator: n.coordinator},
+		Handler: replica.PeerService{Local: n.local, Coordinator: n.coordinator, Hints: n.hints},
 		Logger:  n.logger,
 	})
 
@@ -143,6 +153,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	n.goServe("RPC", func() error { return n.rpcServer.Serve(n.rpcListener) })
 	n.goServe("HTTP", func() error { return n.httpServer.Serve(n.httpListener) })
 	n.watchMembership()
+	n.hints.Start()
 	n.logger.Info("node started", "http", n.HTTPAddr(), "gossip", n.gossip.LocalAddr(), "rpc", n.rpcListener.Addr().String(),
 		"data", cfg.DataDir, "incarnation", n.store.Identity().Incarnation, "replicas", cfg.Replicas,
 		"ring", n.placement.ring().Members(), "sync", cfg.Sync)
@@ -214,6 +225,7 @@ func (n *Node) watchMembership() {
 			if err := n.rebuildRing(); err != nil {
 				n.logger.Error("keeping the previous ring", "err", err)
 			}
+			n.hints.Notify() // a node may be back: deliver what it missed
 		}
 	}()
 }
@@ -279,6 +291,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			n.rpcServer.Close()
 		} else if n.rpcListener != nil {
 			n.rpcListener.Close()
+		}
+		if n.hints != nil {
+			n.hints.Close()
 		}
 		if n.peers != nil {
 			if err := n.peers.Close(); err != nil {

@@ -7,6 +7,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	siblingWarnings prometheus.Counter
 	siblings        prometheus.Histogram
+	readRepairs     prometheus.Counter
 }
 
 // NewMetrics registers the replica metrics on reg.
@@ -21,8 +22,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Visible siblings per successful read.",
 			Buckets: []float64{1, 2, 3, 5, 10, 25, 50, 100},
 		}),
+		readRepairs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dynakv_read_repairs_total",
+			Help: "Replicas sent the merged state of a key because a read found their copy stale or missing.",
+		}),
 	}
-	reg.MustRegister(m.siblingWarnings, m.siblings)
+	reg.MustRegister(m.siblingWarnings, m.siblings, m.readRepairs)
 	return m
 }
 
@@ -35,5 +40,11 @@ func (m *Metrics) siblingWarning() {
 func (m *Metrics) observeSiblings(n int) {
 	if m != nil {
 		m.siblings.Observe(float64(n))
+	}
+}
+
+func (m *Metrics) readRepair() {
+	if m != nil {
+		m.readRepairs.Inc()
 	}
 }

@@ -41,4 +41,13 @@ type Transport interface {
 	// Coordinate forwards a client write to a peer that is a replica of the
 	// key, which coordinates it with the same levels.
 	Coordinate(ctx context.Context, node string, key []byte, w Write, opts WriteOptions) (*versioning.Set, error)
+	// StoreHint asks node, a fallback, to store state durably as a hint for
+	// target, a primary of key that is down (sloppy quorum), and returns only
+	// once node stored it. node's refusal (such as a full hint queue) is an
+	// error that is not unreachable; either way the hint is not acked.
+	StoreHint(ctx context.Context, node, target string, partition uint32, key []byte, state *versioning.Set) error
+	// HeldHints returns, by target, the merged state of the hints node holds
+	// for key and has not delivered yet. For debugging, never the request
+	// path.
+	HeldHints(ctx context.Context, node string, partition uint32, key []byte) (map[string]*versioning.Set, error)
 }

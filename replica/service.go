@@ -2,16 +2,25 @@ package replica
 
 import (
 	"context"
+	"errors"
 
+	"dynakv/hints"
 	"dynakv/versioning"
 )
 
+// errNoHints is returned by PeerService's hint calls when it has no Manager.
+var errNoHints = errors.New("this node keeps no hints")
+
 // PeerService answers the calls other nodes make to this one (it satisfies
 // transport.Handler): reads of the local replica, merges of replicated
-// states, and writes forwarded to this node to coordinate.
+// states, writes forwarded to this node to coordinate, and hints to hold as
+// a fallback.
 type PeerService struct {
 	Local       *Local
 	Coordinator *Coordinator
+	// Hints holds the hints this node stores as a fallback; nil: the node
+	// keeps none, and refuses StoreHint and HeldHints.
+	Hints *hints.Manager
 }
 
 // Read returns this node's stored state of key.
@@ -28,4 +37,23 @@ func (p PeerService) Replicate(_ context.Context, partition uint32, key []byte, 
 // Coordinate coordinates a write another node forwarded here.
 func (p PeerService) Coordinate(ctx context.Context, key []byte, w Write, opts WriteOptions) (*versioning.Set, error) {
 	return p.Coordinator.CoordinateForwarded(ctx, key, w, opts)
+}
+
+// StoreHint stores state durably as a hint for target, a primary of key
+// that is down, before the caller counts the ack. The Manager's refusals
+// (hints.ErrOverCap, hints.ErrSelfTarget, hints.ErrClosed) are returned.
+func (p PeerService) StoreHint(_ context.Context, target string, partition uint32, key []byte, state *versioning.Set) error {
+	if p.Hints == nil {
+		return errNoHints
+	}
+	return p.Hints.Store(target, partition, key, state)
+}
+
+// HeldHints returns, by target, the merged state of the undelivered hints
+// this node holds for key.
+func (p PeerService) HeldHints(_ context.Context, partition uint32, key []byte) (map[string]*versioning.Set, error) {
+	if p.Hints == nil {
+		return nil, errNoHints
+	}
+	return p.Hints.Held(partition, key)
 }

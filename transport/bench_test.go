@@ -90,3 +90,11 @@ func (d direct) Replicate(ctx context.Context, _ string, p uint32, key []byte, s
 func (d direct) Coordinate(ctx context.Context, _ string, key []byte, w replica.Write, o replica.WriteOptions) (*versioning.Set, error) {
 	return d.h.Coordinate(ctx, key, w, o)
 }
+
+func (d direct) StoreHint(ctx context.Context, _, target string, p uint32, key []byte, s *versioning.Set) error {
+	return d.h.StoreHint(ctx, target, p, key, s)
+}
+
+func (d direct) HeldHints(ctx context.Context, _ string, p uint32, key []byte) (map[string]*versioning.Set, error) {
+	return d.h.HeldHints(ctx, p, key)
+}

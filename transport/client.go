@@ -105,6 +105,42 @@ func (c *Client) Coordinate(ctx context.Context, node string, key []byte, w repl
 	return state, nil
 }
 
+// StoreHint asks node, a fallback, to store state durably as a hint for
+// target, a primary of key that is down, and returns once node has stored
+// it. node's refusal (such as a full hint queue) comes back as an error that
+// is not unreachable; a node that predates the call answers with an error
+// wrapping ErrUnimplemented.
+func (c *Client) StoreHint(ctx context.Context, node, target string, partition uint32, key []byte, state *versioning.Set) error {
+	req := &transportpb.StoreHintRequest{Target: target, Entry: &transportpb.KeyState{Partition: partition, Key: key, State: encodeState(state)}}
+	err := c.call(node, func(rpc transportpb.NodeClient) error {
+		_, err := rpc.StoreHint(ctx, req)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store hint of %q for %s on %s: %w", key, target, node, err)
+	}
+	return nil
+}
+
+// HeldHints returns, by target, the merged state of the undelivered hints
+// node holds for key (an empty map when it holds none). A node that
+// predates the call answers with an error wrapping ErrUnimplemented.
+func (c *Client) HeldHints(ctx context.Context, node string, partition uint32, key []byte) (map[string]*versioning.Set, error) {
+	var resp *transportpb.HeldHintsResponse
+	err := c.call(node, func(rpc transportpb.NodeClient) (err error) {
+		resp, err = rpc.HeldHints(ctx, &transportpb.HeldHintsRequest{Partition: partition, Key: key})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list hints of %q held by %s: %w", key, node, err)
+	}
+	held, err := fromHeldHints(resp)
+	if err != nil {
+		return nil, fmt.Errorf("list hints of %q held by %s: %w", key, node, err)
+	}
+	return held, nil
+}
+
 // Close closes every connection. Calls still running fail; later calls
 // return ErrClosed.
 func (c *Client) Close() error {

@@ -2,6 +2,8 @@ package transport
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -56,4 +58,30 @@ func fromCoordinateRequest(req *transportpb.CoordinateRequest) (replica.Write, r
 		opts.Timeout = t.AsDuration()
 	}
 	return w, opts, nil
+}
+
+// heldHintsResponse encodes a Handler's held hints, sorted by target so the
+// bytes do not depend on map order.
+func heldHintsResponse(held map[string]*versioning.Set) *transportpb.HeldHintsResponse {
+	resp := &transportpb.HeldHintsResponse{Hints: make([]*transportpb.HeldHint, 0, len(held))}
+	for _, target := range slices.Sorted(maps.Keys(held)) {
+		resp.Hints = append(resp.Hints, &transportpb.HeldHint{Target: target, State: encodeState(held[target])})
+	}
+	return resp
+}
+
+// fromHeldHints decodes held hints; never nil on success.
+func fromHeldHints(resp *transportpb.HeldHintsResponse) (map[string]*versioning.Set, error) {
+	held := make(map[string]*versioning.Set, len(resp.GetHints()))
+	for _, h := range resp.GetHints() {
+		if _, dup := held[h.GetTarget()]; dup {
+			return nil, fmt.Errorf("target %s listed twice", h.GetTarget())
+		}
+		state, err := decodeState(h.GetState())
+		if err != nil {
+			return nil, fmt.Errorf("hints for %s: %w", h.GetTarget(), err)
+		}
+		held[h.GetTarget()] = state
+	}
+	return held, nil
 }

@@ -24,8 +24,10 @@
 // lost, peer shutting down, or a peer that speaks another protocol version,
 // which also wraps ErrProtocolMismatch); errors that wrap
 // context.DeadlineExceeded or context.Canceled when the caller's ctx ended
-// first. Any other error the peer's handler returned arrives with the peer's
-// message and never counts as unreachable.
+// first; errors that wrap ErrUnimplemented when the peer runs an older
+// release without the call (StoreHint and HeldHints were added within
+// protocol version 1). Any other error the peer's handler returned arrives
+// with the peer's message and never counts as unreachable.
 //
 // Every call carries ProtocolVersion in the "dynakv-protocol-version" gRPC
 // metadata header; a Server refuses any other version with a message naming

@@ -22,4 +22,13 @@ type Handler interface {
 	// (*replica.UnavailableError, *replica.TimeoutError,
 	// replica.ErrTooManySiblings) reach the forwarding node as typed errors.
 	Coordinate(ctx context.Context, key []byte, w replica.Write, opts replica.WriteOptions) (*versioning.Set, error)
+	// StoreHint stores state durably as a hint for target, a primary of key
+	// that is down, and returns only once it is stored. A refusal (such as
+	// the target's hint queue being full) is returned as an error, so the
+	// caller does not count the hint as acked.
+	StoreHint(ctx context.Context, target string, partition uint32, key []byte, state *versioning.Set) error
+	// HeldHints returns, by target, the merged state of the hints this node
+	// holds for key and has not delivered yet; targets without hints for key
+	// are absent. For debugging, never the request path.
+	HeldHints(ctx context.Context, partition uint32, key []byte) (map[string]*versioning.Set, error)
 }

@@ -55,6 +55,29 @@ func (s *service) Coordinate(ctx context.Context, req *transportpb.CoordinateReq
 	return &transportpb.CoordinateResponse{State: encodeState(state)}, nil
 }
 
+func (s *service) StoreHint(ctx context.Context, req *transportpb.StoreHintRequest) (*transportpb.StoreHintResponse, error) {
+	e := req.GetEntry()
+	if e == nil {
+		return nil, status.Error(codes.InvalidArgument, "store hint: no entry")
+	}
+	state, err := decodeState(e.GetState())
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("store hint of %q for %s: %v", e.GetKey(), req.GetTarget(), err))
+	}
+	if err := s.h.StoreHint(ctx, req.GetTarget(), e.GetPartition(), e.GetKey(), state); err != nil {
+		return nil, s.fail("store-hint", e.GetKey(), err)
+	}
+	return &transportpb.StoreHintResponse{}, nil
+}
+
+func (s *service) HeldHints(ctx context.Context, req *transportpb.HeldHintsRequest) (*transportpb.HeldHintsResponse, error) {
+	held, err := s.h.HeldHints(ctx, req.GetPartition(), req.GetKey())
+	if err != nil {
+		return nil, s.fail("held-hints", req.GetKey(), err)
+	}
+	return heldHintsResponse(held), nil
+}
+
 // fail logs a handler's error and encodes it for the caller. Logged at debug:
 // the caller decides whether the failure matters and logs it there.
 func (s *service) fail(op string, key []byte, err error) error {

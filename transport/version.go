@@ -22,6 +22,10 @@ import (
 //
 //	1: Read, Replicate, Coordinate; states in versioning's Set encoding,
 //	   refusals as transportpb.ErrorDetail status details.
+//	   Later, without a bump (adding a method is backwards compatible):
+//	   StoreHint and HeldHints, for hinted handoff. A version-1 node that
+//	   predates them answers UNIMPLEMENTED, which the Client reports as an
+//	   error wrapping ErrUnimplemented (not unreachable).
 const ProtocolVersion uint32 = 1
 
 // versionHeader is the gRPC metadata key that carries the caller's protocol

@@ -42,6 +42,13 @@ as DYNAKV_<FLAG>, e.g. DYNAKV_ENDPOINT or DYNAKV_MAX_SIBLINGS.`,
 		newPutCmd(),
 		newGetCmd(),
 		newDeleteCmd(),
+		newMembersCmd(),
+		newRingCmd(),
+		newPreflistCmd(),
+		newReplicasCmd(),
+		newLeaveCmd(),
+		newRemoveCmd(),
+		newHealthCmd(),
 	)
 	return root
 }

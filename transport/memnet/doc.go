@@ -17,9 +17,9 @@
 // Partition, Isolate and Heal cut and mend links; Down and Up kill and revive
 // nodes; SetDelay slows a link (a delay past the caller's deadline ends the
 // call with context.DeadlineExceeded); DropReplicate silently loses
-// replication messages on a link; Intercept adds any other fault. A call that
-// cannot reach its peer fails at once with an error wrapping
-// replica.ErrUnreachable.
+// Replicate calls (and no others: a StoreHint is never dropped) on a link;
+// Intercept adds any other fault. A call that cannot reach its peer fails at
+// once with an error wrapping replica.ErrUnreachable.
 //
 // Like package transport, memnet never decides quorum or placement and never
 // touches storage.

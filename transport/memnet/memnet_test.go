@@ -259,3 +259,102 @@ func TestErrorsCrossLikeTheWire(t *testing.T) {
 		t.Errorf("Replicate: err = %v; the peer answered, so not unreachable", err)
 	}
 }
+
+func TestHintCalls(t *testing.T) {
+	n, hs := network(t)
+	tr := n.Transport("a")
+	ctx := context.Background()
+	key := []byte("k")
+	state := transporttest.State(t, "v1", "v2")
+
+	if err := tr.StoreHint(ctx, "b", "c", 3, key, state); err != nil {
+		t.Fatal(err)
+	}
+	state.Siblings[0].Value[0] = 'X' // the sender reuses its buffers
+	key[0] = 'X'
+	stored := hs["b"].Hint("c", []byte("k"))
+	if stored == nil || string(stored.Siblings[0].Value) != "v1" {
+		t.Fatalf("peer's hint changed with the sender's memory: %+v", stored)
+	}
+
+	held, err := tr.HeldHints(ctx, "b", 3, []byte("k"))
+	if err != nil || len(held) != 1 || !held["c"].Equal(stored) {
+		t.Fatalf("HeldHints = %v, %v; want c: %+v", held, err, stored)
+	}
+	held["c"].Siblings[0].Value[0] = 'Y'
+	if string(hs["b"].Hint("c", []byte("k")).Siblings[0].Value) != "v1" {
+		t.Fatal("peer's hint changed with the reader's memory")
+	}
+	if held, err := tr.HeldHints(ctx, "b", 3, []byte("none")); err != nil || len(held) != 0 {
+		t.Errorf("HeldHints of a key without hints = %v, %v", held, err)
+	}
+}
+
+func TestHintCallsFaults(t *testing.T) {
+	n, hs := network(t)
+	a := n.Transport("a")
+	ctx := context.Background()
+	state := transporttest.State(t, "v")
+
+	// DropReplicate drops replication only: a hint is acked once stored.
+	n.DropReplicate("a", "b", true)
+	if err := a.StoreHint(ctx, "b", "c", 0, []byte("k"), state); err != nil || !hs["b"].Hint("c", []byte("k")).Equal(state) {
+		t.Errorf("StoreHint under DropReplicate: err = %v, peer holds %+v", err, hs["b"].Hint("c", []byte("k")))
+	}
+
+	n.Down("b")
+	if err := a.StoreHint(ctx, "b", "c", 0, []byte("k"), state); !replica.IsUnreachable(err) {
+		t.Errorf("StoreHint on a down node: err = %v, want unreachable", err)
+	}
+	if _, err := a.HeldHints(ctx, "b", 0, []byte("k")); !replica.IsUnreachable(err) {
+		t.Errorf("HeldHints from a down node: err = %v, want unreachable", err)
+	}
+	n.Up("b")
+	n.Isolate("b")
+	if err := a.StoreHint(ctx, "b", "c", 0, []byte("k"), state); !replica.IsUnreachable(err) {
+		t.Errorf("StoreHint on an isolated node: err = %v, want unreachable", err)
+	}
+	n.Heal()
+
+	n.SetDelay("a", "b", time.Hour)
+	dctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := a.StoreHint(dctx, "b", "c", 0, []byte("k"), state); !errors.Is(err, context.DeadlineExceeded) || replica.IsUnreachable(err) {
+		t.Errorf("StoreHint delayed past the deadline: err = %v, want DeadlineExceeded", err)
+	}
+	n.SetDelay("a", "b", 0)
+
+	var seen []string
+	n.Intercept(func(from, to, op string) error {
+		seen = append(seen, op)
+		return fmt.Errorf("injected: %w", replica.ErrUnreachable)
+	})
+	if err := a.StoreHint(ctx, "b", "c", 0, []byte("k"), state); !replica.IsUnreachable(err) {
+		t.Errorf("intercepted StoreHint: err = %v", err)
+	}
+	if _, err := a.HeldHints(ctx, "b", 0, []byte("k")); !replica.IsUnreachable(err) {
+		t.Errorf("intercepted HeldHints: err = %v", err)
+	}
+	if fmt.Sprint(seen) != fmt.Sprint([]string{memnet.OpStoreHint, memnet.OpHeldHints}) {
+		t.Errorf("hook saw %v", seen)
+	}
+	if n := hs["b"].Calls("store-hint"); n != 1 {
+		t.Errorf("%d StoreHint calls reached the handler, want the 1 that got through", n)
+	}
+}
+
+func TestHintErrorsCrossLikeTheWire(t *testing.T) {
+	n, hs := network(t)
+	hs["b"].Hook = func(_ context.Context, op string) error {
+		return errors.New(op + ": hints: target's hint queue is full")
+	}
+	tr := n.Transport("a")
+	err := tr.StoreHint(context.Background(), "b", "c", 0, []byte("k"), nil)
+	if err == nil || replica.IsUnreachable(err) || err.Error() != `store hint of "k" for c on b: store-hint: hints: target's hint queue is full` {
+		t.Errorf("StoreHint: err = %v; want the peer's refusal, not unreachable", err)
+	}
+	_, err = tr.HeldHints(context.Background(), "b", 0, []byte("k"))
+	if err == nil || replica.IsUnreachable(err) || err.Error() != `list hints of "k" held by b: held-hints: hints: target's hint queue is full` {
+		t.Errorf("HeldHints: err = %v; want the peer's error, not unreachable", err)
+	}
+}

@@ -13,6 +13,8 @@ const (
 	OpRead       = "read"
 	OpReplicate  = "replicate"
 	OpCoordinate = "coordinate"
+	OpStoreHint  = "store-hint"
+	OpHeldHints  = "held-hints"
 )
 
 // Network is an in-memory network of nodes. The zero value is not usable:
@@ -122,7 +124,8 @@ func (n *Network) SetDelay(from, to string, d time.Duration) {
 // DropReplicate makes Replicate calls from one node to another succeed
 // without reaching the handler (drop true), or delivers them again (false):
 // the peer silently misses writes the caller counts as acked, the
-// divergence anti-entropy must repair. Other calls are unaffected.
+// divergence anti-entropy must repair. Other calls, StoreHint included, are
+// unaffected: a hint is acked only once stored.
 func (n *Network) DropReplicate(from, to string, drop bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -71,6 +71,43 @@ func (t *nodeTransport) Coordinate(ctx context.Context, node string, key []byte,
 	return copyState(state)
 }
 
+func (t *nodeTransport) StoreHint(ctx context.Context, node, target string, partition uint32, key []byte, state *versioning.Set) error {
+	d, err := t.net.deliver(ctx, t.from, node, OpStoreHint)
+	if err != nil {
+		return fmt.Errorf("store hint of %q for %s on %s: %w", key, target, node, err)
+	}
+	in, err := copyState(state)
+	if err != nil {
+		return fmt.Errorf("store hint of %q for %s on %s: %w", key, target, node, err)
+	}
+	hctx, cancel := detach(ctx)
+	defer cancel()
+	if err := d.handler.StoreHint(hctx, target, partition, bytes.Clone(key), in); err != nil {
+		return fmt.Errorf("store hint of %q for %s on %s: %w", key, target, node, wire(err))
+	}
+	return nil
+}
+
+func (t *nodeTransport) HeldHints(ctx context.Context, node string, partition uint32, key []byte) (map[string]*versioning.Set, error) {
+	d, err := t.net.deliver(ctx, t.from, node, OpHeldHints)
+	if err != nil {
+		return nil, fmt.Errorf("list hints of %q held by %s: %w", key, node, err)
+	}
+	hctx, cancel := detach(ctx)
+	defer cancel()
+	held, err := d.handler.HeldHints(hctx, partition, bytes.Clone(key))
+	if err != nil {
+		return nil, fmt.Errorf("list hints of %q held by %s: %w", key, node, wire(err))
+	}
+	out := make(map[string]*versioning.Set, len(held))
+	for target, state := range held {
+		if out[target], err = copyState(state); err != nil {
+			return nil, fmt.Errorf("list hints of %q held by %s: %w", key, node, err)
+		}
+	}
+	return out, nil
+}
+
 // wire turns a handler's error into the one the caller would get over gRPC.
 func wire(err error) error { return rpcerr.Decode(rpcerr.Encode(err)) }
 

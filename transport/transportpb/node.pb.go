@@ -12,8 +12,9 @@
 //
 // Room left for later work, so that it extends rather than reshapes:
 //   - batched replicate: a ReplicateBatch method taking repeated KeyState;
-//   - hinted handoff: a Handoff method taking repeated KeyState plus the
-//     fallback's id (a hint is a KeyState for a node that was down);
+//   - hinted handoff: StoreHint and HeldHints exist (a hint is a KeyState
+//     for a node that was down); a fallback delivers hints with Replicate,
+//     and would use ReplicateBatch once it exists;
 //   - anti-entropy: a bidirectional TreeExchange stream of per-partition
 //     hash-tree levels, ending in KeyState pushes for the ranges that differ;
 //   - partition streaming: a server-streaming StreamPartition that sends
@@ -432,6 +433,248 @@ func (x *CoordinateResponse) GetState() []byte {
 	return nil
 }
 
+type StoreHintRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The node id of the primary the hint is for.
+	Target        string    `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	Entry         *KeyState `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoreHintRequest) Reset() {
+	*x = StoreHintRequest{}
+	mi := &file_node_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoreHintRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoreHintRequest) ProtoMessage() {}
+
+func (x *StoreHintRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoreHintRequest.ProtoReflect.Descriptor instead.
+func (*StoreHintRequest) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *StoreHintRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *StoreHintRequest) GetEntry() *KeyState {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+type StoreHintResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoreHintResponse) Reset() {
+	*x = StoreHintResponse{}
+	mi := &file_node_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoreHintResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoreHintResponse) ProtoMessage() {}
+
+func (x *StoreHintResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoreHintResponse.ProtoReflect.Descriptor instead.
+func (*StoreHintResponse) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{8}
+}
+
+type HeldHintsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Key           []byte                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HeldHintsRequest) Reset() {
+	*x = HeldHintsRequest{}
+	mi := &file_node_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeldHintsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeldHintsRequest) ProtoMessage() {}
+
+func (x *HeldHintsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeldHintsRequest.ProtoReflect.Descriptor instead.
+func (*HeldHintsRequest) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *HeldHintsRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *HeldHintsRequest) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+type HeldHintsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One entry per target with undelivered hints for the key, in no
+	// particular order; a target appears at most once.
+	Hints         []*HeldHint `protobuf:"bytes,1,rep,name=hints,proto3" json:"hints,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HeldHintsResponse) Reset() {
+	*x = HeldHintsResponse{}
+	mi := &file_node_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeldHintsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeldHintsResponse) ProtoMessage() {}
+
+func (x *HeldHintsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeldHintsResponse.ProtoReflect.Descriptor instead.
+func (*HeldHintsResponse) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *HeldHintsResponse) GetHints() []*HeldHint {
+	if x != nil {
+		return x.Hints
+	}
+	return nil
+}
+
+// HeldHint is what a node holds for one target and one key: the merge of
+// every undelivered hint.
+type HeldHint struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Target string                 `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	// versioning.(*Set).AppendBinary; empty means no state.
+	State         []byte `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HeldHint) Reset() {
+	*x = HeldHint{}
+	mi := &file_node_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeldHint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeldHint) ProtoMessage() {}
+
+func (x *HeldHint) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeldHint.ProtoReflect.Descriptor instead.
+func (*HeldHint) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *HeldHint) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *HeldHint) GetState() []byte {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
 var File_node_proto protoreflect.FileDescriptor
 
 const file_node_proto_rawDesc = "" +
@@ -460,12 +703,26 @@ const file_node_proto_rawDesc = "" +
 	"\x02pw\x18\a \x01(\rR\x02pw\x123\n" +
 	"\atimeout\x18\b \x01(\v2\x19.google.protobuf.DurationR\atimeout\"*\n" +
 	"\x12CoordinateResponse\x12\x14\n" +
-	"\x05state\x18\x01 \x01(\fR\x05state2\x8e\x02\n" +
+	"\x05state\x18\x01 \x01(\fR\x05state\"_\n" +
+	"\x10StoreHintRequest\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\x123\n" +
+	"\x05entry\x18\x02 \x01(\v2\x1d.dynakv.transport.v1.KeyStateR\x05entry\"\x13\n" +
+	"\x11StoreHintResponse\"B\n" +
+	"\x10HeldHintsRequest\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\fR\x03key\"H\n" +
+	"\x11HeldHintsResponse\x123\n" +
+	"\x05hints\x18\x01 \x03(\v2\x1d.dynakv.transport.v1.HeldHintR\x05hints\"8\n" +
+	"\bHeldHint\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\fR\x05state2\xc6\x03\n" +
 	"\x04Node\x12K\n" +
 	"\x04Read\x12 .dynakv.transport.v1.ReadRequest\x1a!.dynakv.transport.v1.ReadResponse\x12Z\n" +
 	"\tReplicate\x12%.dynakv.transport.v1.ReplicateRequest\x1a&.dynakv.transport.v1.ReplicateResponse\x12]\n" +
 	"\n" +
-	"Coordinate\x12&.dynakv.transport.v1.CoordinateRequest\x1a'.dynakv.transport.v1.CoordinateResponseB\x1eZ\x1cdynakv/transport/transportpbb\x06proto3"
+	"Coordinate\x12&.dynakv.transport.v1.CoordinateRequest\x1a'.dynakv.transport.v1.CoordinateResponse\x12Z\n" +
+	"\tStoreHint\x12%.dynakv.transport.v1.StoreHintRequest\x1a&.dynakv.transport.v1.StoreHintResponse\x12Z\n" +
+	"\tHeldHints\x12%.dynakv.transport.v1.HeldHintsRequest\x1a&.dynakv.transport.v1.HeldHintsResponseB\x1eZ\x1cdynakv/transport/transportpbb\x06proto3"
 
 var (
 	file_node_proto_rawDescOnce sync.Once
@@ -479,7 +736,7 @@ func file_node_proto_rawDescGZIP() []byte {
 	return file_node_proto_rawDescData
 }
 
-var file_node_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_node_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_node_proto_goTypes = []any{
 	(*KeyState)(nil),            // 0: dynakv.transport.v1.KeyState
 	(*ReadRequest)(nil),         // 1: dynakv.transport.v1.ReadRequest
@@ -488,22 +745,33 @@ var file_node_proto_goTypes = []any{
 	(*ReplicateResponse)(nil),   // 4: dynakv.transport.v1.ReplicateResponse
 	(*CoordinateRequest)(nil),   // 5: dynakv.transport.v1.CoordinateRequest
 	(*CoordinateResponse)(nil),  // 6: dynakv.transport.v1.CoordinateResponse
-	(*durationpb.Duration)(nil), // 7: google.protobuf.Duration
+	(*StoreHintRequest)(nil),    // 7: dynakv.transport.v1.StoreHintRequest
+	(*StoreHintResponse)(nil),   // 8: dynakv.transport.v1.StoreHintResponse
+	(*HeldHintsRequest)(nil),    // 9: dynakv.transport.v1.HeldHintsRequest
+	(*HeldHintsResponse)(nil),   // 10: dynakv.transport.v1.HeldHintsResponse
+	(*HeldHint)(nil),            // 11: dynakv.transport.v1.HeldHint
+	(*durationpb.Duration)(nil), // 12: google.protobuf.Duration
 }
 var file_node_proto_depIdxs = []int32{
-	0, // 0: dynakv.transport.v1.ReplicateRequest.entry:type_name -> dynakv.transport.v1.KeyState
-	7, // 1: dynakv.transport.v1.CoordinateRequest.timeout:type_name -> google.protobuf.Duration
-	1, // 2: dynakv.transport.v1.Node.Read:input_type -> dynakv.transport.v1.ReadRequest
-	3, // 3: dynakv.transport.v1.Node.Replicate:input_type -> dynakv.transport.v1.ReplicateRequest
-	5, // 4: dynakv.transport.v1.Node.Coordinate:input_type -> dynakv.transport.v1.CoordinateRequest
-	2, // 5: dynakv.transport.v1.Node.Read:output_type -> dynakv.transport.v1.ReadResponse
-	4, // 6: dynakv.transport.v1.Node.Replicate:output_type -> dynakv.transport.v1.ReplicateResponse
-	6, // 7: dynakv.transport.v1.Node.Coordinate:output_type -> dynakv.transport.v1.CoordinateResponse
-	5, // [5:8] is the sub-list for method output_type
-	2, // [2:5] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	0,  // 0: dynakv.transport.v1.ReplicateRequest.entry:type_name -> dynakv.transport.v1.KeyState
+	12, // 1: dynakv.transport.v1.CoordinateRequest.timeout:type_name -> google.protobuf.Duration
+	0,  // 2: dynakv.transport.v1.StoreHintRequest.entry:type_name -> dynakv.transport.v1.KeyState
+	11, // 3: dynakv.transport.v1.HeldHintsResponse.hints:type_name -> dynakv.transport.v1.HeldHint
+	1,  // 4: dynakv.transport.v1.Node.Read:input_type -> dynakv.transport.v1.ReadRequest
+	3,  // 5: dynakv.transport.v1.Node.Replicate:input_type -> dynakv.transport.v1.ReplicateRequest
+	5,  // 6: dynakv.transport.v1.Node.Coordinate:input_type -> dynakv.transport.v1.CoordinateRequest
+	7,  // 7: dynakv.transport.v1.Node.StoreHint:input_type -> dynakv.transport.v1.StoreHintRequest
+	9,  // 8: dynakv.transport.v1.Node.HeldHints:input_type -> dynakv.transport.v1.HeldHintsRequest
+	2,  // 9: dynakv.transport.v1.Node.Read:output_type -> dynakv.transport.v1.ReadResponse
+	4,  // 10: dynakv.transport.v1.Node.Replicate:output_type -> dynakv.transport.v1.ReplicateResponse
+	6,  // 11: dynakv.transport.v1.Node.Coordinate:output_type -> dynakv.transport.v1.CoordinateResponse
+	8,  // 12: dynakv.transport.v1.Node.StoreHint:output_type -> dynakv.transport.v1.StoreHintResponse
+	10, // 13: dynakv.transport.v1.Node.HeldHints:output_type -> dynakv.transport.v1.HeldHintsResponse
+	9,  // [9:14] is the sub-list for method output_type
+	4,  // [4:9] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_node_proto_init() }
@@ -517,7 +785,7 @@ func file_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_node_proto_rawDesc), len(file_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -12,8 +12,9 @@
 //
 // Room left for later work, so that it extends rather than reshapes:
 //   - batched replicate: a ReplicateBatch method taking repeated KeyState;
-//   - hinted handoff: a Handoff method taking repeated KeyState plus the
-//     fallback's id (a hint is a KeyState for a node that was down);
+//   - hinted handoff: StoreHint and HeldHints exist (a hint is a KeyState
+//     for a node that was down); a fallback delivers hints with Replicate,
+//     and would use ReplicateBatch once it exists;
 //   - anti-entropy: a bidirectional TreeExchange stream of per-partition
 //     hash-tree levels, ending in KeyState pushes for the ranges that differ;
 //   - partition streaming: a server-streaming StreamPartition that sends
@@ -43,6 +44,8 @@ const (
 	Node_Read_FullMethodName       = "/dynakv.transport.v1.Node/Read"
 	Node_Replicate_FullMethodName  = "/dynakv.transport.v1.Node/Replicate"
 	Node_Coordinate_FullMethodName = "/dynakv.transport.v1.Node/Coordinate"
+	Node_StoreHint_FullMethodName  = "/dynakv.transport.v1.Node/StoreHint"
+	Node_HeldHints_FullMethodName  = "/dynakv.transport.v1.Node/HeldHints"
 )
 
 // NodeClient is the client API for Node service.
@@ -60,6 +63,15 @@ type NodeClient interface {
 	// coordinates it with the request's levels as if the client had sent it
 	// there. Refusals come back as status details (see errors.proto).
 	Coordinate(ctx context.Context, in *CoordinateRequest, opts ...grpc.CallOption) (*CoordinateResponse, error)
+	// StoreHint asks a fallback to hold a state as a hint for a primary that
+	// is down (hinted handoff); the peer answers once the hint is stored
+	// durably, and refuses (e.g. when the target's hint queue is full) with an
+	// error status. Added after version 1 without a bump: a node that predates
+	// it answers UNIMPLEMENTED.
+	StoreHint(ctx context.Context, in *StoreHintRequest, opts ...grpc.CallOption) (*StoreHintResponse, error)
+	// HeldHints lists the undelivered hints the peer holds for one key, per
+	// target, for debugging. A node that predates it answers UNIMPLEMENTED.
+	HeldHints(ctx context.Context, in *HeldHintsRequest, opts ...grpc.CallOption) (*HeldHintsResponse, error)
 }
 
 type nodeClient struct {
@@ -100,6 +112,26 @@ func (c *nodeClient) Coordinate(ctx context.Context, in *CoordinateRequest, opts
 	return out, nil
 }
 
+func (c *nodeClient) StoreHint(ctx context.Context, in *StoreHintRequest, opts ...grpc.CallOption) (*StoreHintResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StoreHintResponse)
+	err := c.cc.Invoke(ctx, Node_StoreHint_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nodeClient) HeldHints(ctx context.Context, in *HeldHintsRequest, opts ...grpc.CallOption) (*HeldHintsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HeldHintsResponse)
+	err := c.cc.Invoke(ctx, Node_HeldHints_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NodeServer is the server API for Node service.
 // All implementations must embed UnimplementedNodeServer
 // for forward compatibility.
@@ -115,6 +147,15 @@ type NodeServer interface {
 	// coordinates it with the request's levels as if the client had sent it
 	// there. Refusals come back as status details (see errors.proto).
 	Coordinate(context.Context, *CoordinateRequest) (*CoordinateResponse, error)
+	// StoreHint asks a fallback to hold a state as a hint for a primary that
+	// is down (hinted handoff); the peer answers once the hint is stored
+	// durably, and refuses (e.g. when the target's hint queue is full) with an
+	// error status. Added after version 1 without a bump: a node that predates
+	// it answers UNIMPLEMENTED.
+	StoreHint(context.Context, *StoreHintRequest) (*StoreHintResponse, error)
+	// HeldHints lists the undelivered hints the peer holds for one key, per
+	// target, for debugging. A node that predates it answers UNIMPLEMENTED.
+	HeldHints(context.Context, *HeldHintsRequest) (*HeldHintsResponse, error)
 	mustEmbedUnimplementedNodeServer()
 }
 
@@ -133,6 +174,12 @@ func (UnimplementedNodeServer) Replicate(context.Context, *ReplicateRequest) (*R
 }
 func (UnimplementedNodeServer) Coordinate(context.Context, *CoordinateRequest) (*CoordinateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Coordinate not implemented")
+}
+func (UnimplementedNodeServer) StoreHint(context.Context, *StoreHintRequest) (*StoreHintResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StoreHint not implemented")
+}
+func (UnimplementedNodeServer) HeldHints(context.Context, *HeldHintsRequest) (*HeldHintsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method HeldHints not implemented")
 }
 func (UnimplementedNodeServer) mustEmbedUnimplementedNodeServer() {}
 func (UnimplementedNodeServer) testEmbeddedByValue()              {}
@@ -209,6 +256,42 @@ func _Node_Coordinate_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Node_StoreHint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StoreHintRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NodeServer).StoreHint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Node_StoreHint_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NodeServer).StoreHint(ctx, req.(*StoreHintRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Node_HeldHints_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HeldHintsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NodeServer).HeldHints(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Node_HeldHints_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NodeServer).HeldHints(ctx, req.(*HeldHintsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Node_ServiceDesc is the grpc.ServiceDesc for Node service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -227,6 +310,14 @@ var Node_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Coordinate",
 			Handler:    _Node_Coordinate_Handler,
+		},
+		{
+			MethodName: "StoreHint",
+			Handler:    _Node_StoreHint_Handler,
+		},
+		{
+			MethodName: "HeldHints",
+			Handler:    _Node_HeldHints_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

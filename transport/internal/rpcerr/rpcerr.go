@@ -26,6 +26,12 @@ import (
 // because it speaks another protocol version.
 var ErrProtocolMismatch = errors.New("protocol version mismatch")
 
+// ErrUnimplemented is wrapped by the error of a call the peer does not
+// implement: it speaks this protocol version but runs an older release that
+// predates the call. Such errors also match errors.ErrUnsupported. The peer
+// answered, so they never count as unreachable.
+var ErrUnimplemented = errors.New("the called node does not implement this call (it runs an older dynakv release)")
+
 // RemoteError is an error the peer's handler returned, as the caller sees it:
 // the remote message, and the typed errors rebuilt from the status details.
 type RemoteError struct {
@@ -92,7 +98,8 @@ func withDetail(code codes.Code, err error, d *transportpb.ErrorDetail) error {
 // Decode turns an error returned by a gRPC call into the error the caller
 // sees: the typed error the peer's handler returned; replica.ErrUnreachable
 // when the peer was not reached or refused the protocol; context errors for
-// deadlines and cancellations. Errors that are not statuses pass unchanged.
+// deadlines and cancellations; ErrUnimplemented for a call the peer does not
+// know. Errors that are not statuses pass unchanged.
 func Decode(err error) error {
 	st, ok := status.FromError(err)
 	if err == nil || !ok {
@@ -112,6 +119,8 @@ func Decode(err error) error {
 		return fmt.Errorf("%w: %s", context.DeadlineExceeded, st.Message())
 	case codes.Canceled:
 		return fmt.Errorf("%w: %s", context.Canceled, st.Message())
+	case codes.Unimplemented:
+		return &RemoteError{Code: st.Code(), Message: fmt.Sprintf("%v: %s", ErrUnimplemented, st.Message()), errs: []error{ErrUnimplemented, errors.ErrUnsupported}}
 	}
 	return remote(st)
 }

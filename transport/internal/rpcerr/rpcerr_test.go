@@ -68,3 +68,17 @@ func TestDecodeUnknownDetailFallsBackToCode(t *testing.T) {
 		t.Errorf("err = %v, want the code's meaning", err)
 	}
 }
+
+func TestDecodeUnimplemented(t *testing.T) {
+	err := Decode(status.Error(codes.Unimplemented, "unknown method StoreHint for service dynakv.transport.v1.Node"))
+	if !errors.Is(err, ErrUnimplemented) || !errors.Is(err, errors.ErrUnsupported) || replica.IsUnreachable(err) {
+		t.Errorf("unknown method: err = %v; want ErrUnimplemented, not unreachable", err)
+	}
+	if !strings.Contains(err.Error(), "older dynakv release") || !strings.Contains(err.Error(), "unknown method StoreHint") {
+		t.Errorf("unknown method: %q should explain the cause and keep the peer's message", err)
+	}
+	// A protocol mismatch is also Unimplemented, but its detail decides.
+	if err := Decode(Mismatch(2, 1)); errors.Is(err, ErrUnimplemented) || !replica.IsUnreachable(err) {
+		t.Errorf("mismatch: err = %v; want unreachable, not ErrUnimplemented", err)
+	}
+}

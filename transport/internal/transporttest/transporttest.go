@@ -17,13 +17,15 @@ import (
 // Handler is an in-memory transport.Handler. Set Hook before the first call.
 type Handler struct {
 	// Hook, when set, runs first in every call with the call's ctx and
-	// operation ("read", "replicate", "coordinate"); a non-nil error is
-	// returned as the call's error.
+	// operation ("read", "replicate", "coordinate", "store-hint",
+	// "held-hints", as memnet's Op names); a non-nil error is returned as
+	// the call's error.
 	Hook func(ctx context.Context, op string) error
 
 	mu        sync.Mutex
-	states    map[string]*versioning.Set // by key
-	calls     map[string]int             // by operation
+	states    map[string]*versioning.Set            // by key
+	hints     map[string]map[string]*versioning.Set // by target, then key
+	calls     map[string]int                        // by operation
 	lastWrite replica.Write
 	lastOpts  replica.WriteOptions
 	counter   uint64
@@ -31,7 +33,11 @@ type Handler struct {
 
 // NewHandler returns an empty handler.
 func NewHandler() *Handler {
-	return &Handler{states: make(map[string]*versioning.Set), calls: make(map[string]int)}
+	return &Handler{
+		states: make(map[string]*versioning.Set),
+		hints:  make(map[string]map[string]*versioning.Set),
+		calls:  make(map[string]int),
+	}
 }
 
 func (h *Handler) enter(ctx context.Context, op string) error {
@@ -81,6 +87,43 @@ func (h *Handler) Coordinate(ctx context.Context, key []byte, w replica.Write, o
 	}
 	h.states[string(key)] = next
 	return next, nil
+}
+
+// StoreHint merges state into the hint held for target and key.
+func (h *Handler) StoreHint(ctx context.Context, target string, _ uint32, key []byte, state *versioning.Set) error {
+	if err := h.enter(ctx, "store-hint"); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.hints[target] == nil {
+		h.hints[target] = make(map[string]*versioning.Set)
+	}
+	h.hints[target][string(key)] = versioning.Merge(h.hints[target][string(key)], state)
+	return nil
+}
+
+// HeldHints returns the hints held for key, by target.
+func (h *Handler) HeldHints(ctx context.Context, _ uint32, key []byte) (map[string]*versioning.Set, error) {
+	if err := h.enter(ctx, "held-hints"); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	held := make(map[string]*versioning.Set)
+	for target, byKey := range h.hints {
+		if s, ok := byKey[string(key)]; ok {
+			held[target] = s
+		}
+	}
+	return held, nil
+}
+
+// Hint returns the hint held for target and key.
+func (h *Handler) Hint(target string, key []byte) *versioning.Set {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hints[target][string(key)]
 }
 
 // State returns the stored state of key.

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"dynakv/client"
+)
+
+const (
+	// leavePoll is how often leave --wait asks how the leave is going.
+	leavePoll = 500 * time.Millisecond
+	// leaveProgressEvery is how often leave --wait repeats a status that has
+	// not changed.
+	leaveProgressEvery = 10 * time.Second
+)
+
+func newLeaveCmd() *cobra.Command {
+	var (
+		ef      endpointFlags
+		wait    bool
+		via     string
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "leave",
+		Short: "Make a node hand off its data and leave the ring",
+		Long: `Ask the node at --endpoint to leave the cluster, as "nodetool decommission"
+does: it hands every key it holds to the members that own it without this
+node, then leaves the ring and stops. The command prints the server's answer
+and returns once the node has accepted (HTTP 202); the hand-off goes on in the
+background and can take a while with a lot of data.
+
+With --wait it then follows the leave until the node is out of the ring,
+printing progress on stderr, for at most --timeout. With --via (which implies
+--wait) it asks another node, which sees the leaving node's status turn
+"left"; without it, it asks the leaving node itself, and stops when that node
+shows itself "left" or stops answering (a node exits once it has left).
+
+To take out a node that is down, use "dynakv remove ID" instead.`,
+		Example: `  dynakv leave -e http://10.0.0.4:8080
+  dynakv leave -e http://10.0.0.4:8080 --via http://10.0.0.1:8080
+  dynakv leave -e http://10.0.0.4:8080 --wait --timeout 1h`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if timeout <= 0 {
+				return fmt.Errorf("--timeout %v: use a positive duration", timeout)
+			}
+			c, answer, err := acceptedClient(&ef)
+			if err != nil {
+				return err
+			}
+			lw := &leaveWaiter{leaving: c, progress: cmd.ErrOrStderr(), timeout: timeout}
+			if via != "" {
+				if lw.via, err = client.New(via, client.WithUserAgent("dynakv-cli")); err != nil {
+					return fmt.Errorf("--via: %w", err)
+				}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			before, err := c.Members(ctx)
+			if err != nil {
+				return fmt.Errorf("before leaving: %w", err)
+			}
+			if err := checkNotAlone(before); err != nil {
+				return err
+			}
+			if err := c.Leave(ctx); err != nil {
+				return err
+			}
+			if err := printAccepted(cmd, &ef, answer.get()); err != nil {
+				return err
+			}
+			if !wait && lw.via == nil {
+				return nil
+			}
+			after, _ := c.Members(ctx) // best effort: it only helps to tell which member left
+			if lw.id, err = leavingNodeID(c.Endpoint(), before, after); err != nil {
+				return err
+			}
+			final, err := lw.wait(ctx)
+			if err != nil {
+				return err
+			}
+			if ef.json() {
+				return printJSON(cmd.OutOrStdout(), map[string]string{"id": lw.id, "status": "left", "seen_by": final.seenBy})
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), final.message)
+			return err
+		},
+	}
+	ef.register(cmd)
+	fl := cmd.Flags()
+	fl.BoolVar(&wait, "wait", false, "wait until the node is out of the ring, printing progress")
+	fl.StringVar(&via, "via", "", "API address of another node to follow the leave from (implies --wait)")
+	fl.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait in all, with --wait")
+	return cmd
+}
+
+// checkNotAlone refuses a leave that cannot finish: a node that is the only
+// ring member has no one to hand its data to, and would stay "leaving".
+func checkNotAlone(ms []client.Member) error {
+	inRing := 0
+	for _, m := range ms {
+		if m.InRing && m.Status != "leaving" {
+			inRing++
+		}
+	}
+	if inRing <= 1 {
+		return errors.New("leave: no other ring member would take this node's data; add a node first")
+	}
+	return nil
+}
+
+// leavingNodeID tells which member the node at endpoint is: the one whose
+// http_addr is the endpoint's host:port or, when none matches (a DNS name,
+// a proxy), the one member that turned "leaving" between the lists before
+// and after the leave request, both as the leaving node saw them.
+func leavingNodeID(endpoint string, before, after []client.Member) (string, error) {
+	if u, err := url.Parse(endpoint); err == nil {
+		var ids []string
+		for _, m := range append(after, before...) {
+			if m.HTTPAddr == u.Host && !slices.Contains(ids, m.ID) {
+				ids = append(ids, m.ID)
+			}
+		}
+		if len(ids) == 1 {
+			return ids[0], nil
+		}
+	}
+	was := map[string]bool{}
+	for _, m := range before {
+		was[m.ID] = m.Status == "leaving"
+	}
+	var ids []string
+	for _, m := range after {
+		if m.Status == "leaving" && !was[m.ID] {
+			ids = append(ids, m.ID)
+		}
+	}
+	if len(ids) != 1 {
+		return "", fmt.Errorf("the leave was accepted, but no member has http_addr %s, so which one is leaving is unclear; follow it with \"dynakv members\"", endpoint)
+	}
+	return ids[0], nil
+}
+
+// leaveWaiter follows a leave until the node is out of the ring.
+type leaveWaiter struct {
+	leaving  *client.Client
+	via      *client.Client // nil: ask the leaving node itself
+	id       string
+	progress io.Writer
+	timeout  time.Duration
+}
+
+// leaveDone is how the wait ended.
+type leaveDone struct {
+	seenBy  string
+	message string
+}
+
+// wait polls until the node is out of the ring or ctx ends.
+func (lw *leaveWaiter) wait(ctx context.Context) (leaveDone, error) {
+	start := time.Now()
+	tick := time.NewTicker(leavePoll)
+	defer tick.Stop()
+	var last string
+	var lastAt time.Time
+	for {
+		state, done := lw.poll(ctx)
+		if done != nil {
+			return *done, nil
+		}
+		if state != last || time.Since(lastAt) >= leaveProgressEvery {
+			fmt.Fprintf(lw.progress, "%6s  %s\n", time.Since(start).Round(time.Second), state)
+			last, lastAt = state, time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return leaveDone{}, fmt.Errorf("gave up waiting after %v (the leave goes on; see \"dynakv members\"): %s", lw.timeout, last)
+		case <-tick.C:
+		}
+	}
+}
+
+// poll asks once. It returns a line saying where the leave stands, or how
+// it ended.
+func (lw *leaveWaiter) poll(ctx context.Context) (string, *leaveDone) {
+	asked := lw.via
+	if asked == nil {
+		asked = lw.leaving
+	}
+	seenBy := asked.Endpoint()
+	ms, err := asked.Members(ctx)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return fmt.Sprintf("%s: %v", seenBy, ctx.Err()), nil
+	case err != nil && lw.via == nil && !isHTTPAnswer(err):
+		return "", &leaveDone{seenBy: seenBy, message: fmt.Sprintf(
+			"%s stopped answering: it has left (check with \"dynakv members\" on another node)", lw.id)}
+	case err != nil:
+		return fmt.Sprintf("cannot ask %s: %v", seenBy, err), nil
+	}
+	for _, m := range ms {
+		if m.ID != lw.id {
+			continue
+		}
+		if m.Status == "left" {
+			return "", &leaveDone{seenBy: seenBy, message: fmt.Sprintf("%s has left the ring (seen by %s)", lw.id, seenBy)}
+		}
+		return fmt.Sprintf("%s is %s, in ring: %s (seen by %s)", lw.id, m.Status, yesNo(m.InRing), seenBy), nil
+	}
+	return fmt.Sprintf("%s does not know %s yet", seenBy, lw.id), nil
+}
+
+// isHTTPAnswer tells an error the server answered from one where no answer
+// came (connection refused or reset: the node is gone).
+func isHTTPAnswer(err error) bool {
+	_, ok := errors.AsType[*client.Error](err)
+	return ok
+}
+
+// acceptedClient returns a client of the endpoint that keeps the body of
+// the last answer it got: the client returns only errors for leave and
+// remove, whose 202 answers say what happens next.
+func acceptedClient(ef *endpointFlags) (*client.Client, *answerKeeper, error) {
+	if _, err := ef.client(); err != nil { // checks the flags
+		return nil, nil, err
+	}
+	keep := &answerKeeper{next: http.DefaultTransport}
+	c, err := client.New(ef.endpoint, client.WithUserAgent("dynakv-cli"), client.WithHTTPClient(&http.Client{Transport: keep}))
+	if err != nil {
+		return nil, nil, fmt.Errorf("--endpoint: %w", err)
+	}
+	return c, keep, nil
+}
+
+// answerKeeper is an http.RoundTripper that keeps a copy of the last
+// response body (the small JSON answers of the cluster endpoints).
+type answerKeeper struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	last []byte
+}
+
+func (k *answerKeeper) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := k.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read the answer of %s %s: %w", req.Method, req.URL, err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	k.mu.Lock()
+	k.last = body
+	k.mu.Unlock()
+	return resp, nil
+}
+
+func (k *answerKeeper) get() []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.last
+}
+
+// printAccepted prints a 202 answer: as it came with -o json, else as
+// "<status> <id>: <message>".
+func printAccepted(cmd *cobra.Command, ef *endpointFlags, body []byte) error {
+	out := cmd.OutOrStdout()
+	var a struct{ Status, ID, Message string }
+	if err := json.Unmarshal(body, &a); err != nil || a.Message == "" {
+		_, err := fmt.Fprintln(out, strings.TrimSpace(string(body)))
+		return err
+	}
+	if ef.json() {
+		var b bytes.Buffer
+		if err := json.Compact(&b, body); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+		_, err := fmt.Fprintln(out, b.String())
+		return err
+	}
+	head := strings.TrimSpace(a.Status + " " + a.ID)
+	_, err := fmt.Fprintf(out, "%s: %s\n", head, a.Message)
+	return err
+}

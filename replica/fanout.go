@@ -1,0 +1,97 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"dynakv/versioning"
+)
+
+// target is one node a request goes to, and in which role.
+type target struct {
+	node    string
+	primary bool
+	hintFor string // a fallback's: the down primary it keeps a hint for
+}
+
+// reply is one replica's answer to a read or write.
+type reply struct {
+	target
+	state *versioning.Set // reads: the replica's state, nil when it has none
+	err   error
+}
+
+// fanOut calls op on every target in parallel and delivers the replies on the
+// returned channel, which has room for all of them: callers may stop reading
+// early. The calls run under a detached context (see detached), so a replica
+// still being written when the client has its answer gets the write.
+func (c *Coordinator) fanOut(ctx context.Context, targets []target, op func(context.Context, target) (*versioning.Set, error)) <-chan reply {
+	replies := make(chan reply, len(targets))
+	bg, cancel := c.detached(ctx)
+	var pending sync.WaitGroup
+	pending.Add(len(targets))
+	c.wg.Add(len(targets) + 1)
+	for _, t := range targets {
+		go func() {
+			defer c.wg.Done()
+			defer pending.Done()
+			state, err := op(bg, t)
+			replies <- reply{target: t, state: state, err: err}
+		}()
+	}
+	go func() {
+		defer c.wg.Done()
+		pending.Wait()
+		cancel()
+	}()
+	return replies
+}
+
+// tally counts replies toward a request's levels.
+type tally struct {
+	need, needPrimaries int
+	ok, okPrimaries     int
+	outstanding         int
+	ackedBy             []string
+	cause               error // the first failed reply that was not a plain unreachable peer
+}
+
+func (t *tally) add(r reply) {
+	t.outstanding--
+	if r.err != nil {
+		if t.cause == nil && !IsUnreachable(r.err) {
+			t.cause = fmt.Errorf("%s: %w", r.node, r.err)
+		}
+		return
+	}
+	t.ok++
+	if r.primary {
+		t.okPrimaries++
+	}
+	t.ackedBy = append(t.ackedBy, r.node)
+}
+
+func (t *tally) met() bool { return t.ok >= t.need && t.okPrimaries >= t.needPrimaries }
+
+// hopeless reports that even if every outstanding reply succeeds the levels
+// cannot be met, so waiting longer is pointless.
+func (t *tally) hopeless() bool {
+	return t.ok+t.outstanding < t.need || t.okPrimaries+t.outstanding < t.needPrimaries
+}
+
+// failure is the error of a request whose levels were not met: a
+// TimeoutError naming who acked, carrying the first replica error that was
+// more than an unreachable peer or a deadline, if any, so it is not lost.
+func (t *tally) failure(op string, ctxErr error) error {
+	e := &TimeoutError{Op: op, Needed: t.need, Acked: t.ok, AckedBy: slices.Clone(t.ackedBy)}
+	if ctxErr != nil && !errors.Is(ctxErr, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", e, ctxErr)
+	}
+	if t.cause != nil && !errors.Is(t.cause, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", e, t.cause)
+	}
+	return e
+}

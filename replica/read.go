@@ -1,0 +1,121 @@
+package replica
+
+import (
+	"context"
+	"sync"
+
+	"dynakv/versioning"
+)
+
+// Get reads key from its primaries and returns the merged state once r
+// replicas (pr of them primaries) answered. A nil state means no replica that
+// answered has the key.
+//
+// Read repair: the replicas whose copy is older than the merged state get the
+// merged state. When every replica has answered by the time the levels are
+// met (always with r=all), the repair is done before Get returns, so the next
+// read cannot see the divergence; otherwise Get returns at once and a
+// background goroutine collects the remaining replies until the request's
+// deadline and repairs then.
+func (c *Coordinator) Get(ctx context.Context, key []byte, opts ReadOptions) (*versioning.Set, error) {
+	partition, primaries, _ := c.cfg.Placement.Locate(key)
+	alive := c.alive(primaries)
+	need := needed(opts.R, opts.PR)
+	if len(alive) < need || len(alive) < opts.PR {
+		return nil, &UnavailableError{Op: "read", Needed: need, Alive: len(alive), NeededPrimaries: opts.PR, AlivePrimaries: len(alive)}
+	}
+	ctx, cancel := c.withTimeout(ctx, opts.Timeout)
+	defer cancel()
+
+	targets := make([]target, len(alive))
+	for i, n := range alive {
+		targets[i] = target{node: n, primary: true}
+	}
+	replies := c.fanOut(ctx, targets, func(ctx context.Context, t target) (*versioning.Set, error) {
+		if t.node == c.cfg.Self {
+			return c.cfg.Local.Read(partition, key)
+		}
+		return c.cfg.Transport.Read(ctx, t.node, partition, key)
+	})
+	var (
+		merged *versioning.Set
+		seen   []reply
+	)
+	t := tally{need: need, needPrimaries: opts.PR, outstanding: len(targets)}
+	for !t.met() {
+		if t.hopeless() {
+			return nil, t.failure("read", nil)
+		}
+		select {
+		case r := <-replies:
+			if r.err != nil && r.node == c.cfg.Self {
+				return nil, r.err // this node's own storage failed: not a level problem
+			}
+			t.add(r)
+			if r.err == nil {
+				merged = versioning.Merge(merged, r.state)
+				seen = append(seen, r)
+			} else {
+				c.cfg.Logger.Debug("replica read failed", "key", string(key), "node", r.node, "err", r.err)
+			}
+		case <-ctx.Done():
+			return nil, t.failure("read", ctx.Err())
+		}
+	}
+	c.cfg.Metrics.observeSiblings(len(merged.Visible()))
+
+	repairCtx, done := c.detached(ctx)
+	if t.outstanding == 0 {
+		defer done()
+		c.repair(repairCtx, partition, key, merged, seen)
+		return merged, nil
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer done()
+		all, rest := merged, seen
+		for outstanding := t.outstanding; outstanding > 0; outstanding-- {
+			select {
+			case r := <-replies:
+				if r.err == nil {
+					all = versioning.Merge(all, r.state)
+					rest = append(rest, r)
+				}
+			case <-repairCtx.Done():
+				outstanding = 0 // repair what answered in time
+			}
+		}
+		c.repair(repairCtx, partition, key, all, rest)
+	}()
+	return merged, nil
+}
+
+// repair sends merged to every replica among replies whose copy differs
+// from it, and waits for them (bounded by ctx).
+func (c *Coordinator) repair(ctx context.Context, partition uint32, key []byte, merged *versioning.Set, replies []reply) {
+	if merged.IsEmpty() {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, r := range replies {
+		if r.state.Equal(merged) {
+			continue
+		}
+		c.cfg.Metrics.readRepair()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if r.node == c.cfg.Self {
+				_, err = c.cfg.Local.Merge(partition, key, merged)
+			} else {
+				err = c.cfg.Transport.Replicate(ctx, r.node, partition, key, merged)
+			}
+			if err != nil {
+				c.cfg.Logger.Debug("read repair failed", "key", string(key), "node", r.node, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}

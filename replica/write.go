@@ -1,0 +1,176 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"dynakv/versioning"
+)
+
+// Put applies a client write or delete and returns the key's new state once
+// w replicas (pw of them primaries) stored it. The write is coordinated by a
+// primary of the key: on any other node it is forwarded to one.
+//
+// Sloppy quorum: a primary that is down is replaced by the next live
+// fallback of the preference list, which stores the write durably as a hint
+// for that primary and delivers it when the primary is back (hinted
+// handoff). A fallback's ack counts toward w, never toward pw.
+func (c *Coordinator) Put(ctx context.Context, key []byte, w Write, opts WriteOptions) (*versioning.Set, error) {
+	return c.put(ctx, key, w, opts, true)
+}
+
+// CoordinateForwarded coordinates a write another node forwarded here. It is
+// never forwarded again, so nodes whose rings disagree for a moment cannot
+// pass a write back and forth: this node coordinates it even if its own ring
+// does not make it a primary (it then keeps a copy, as every coordinator must:
+// the next write it coordinates for the key builds on it).
+func (c *Coordinator) CoordinateForwarded(ctx context.Context, key []byte, w Write, opts WriteOptions) (*versioning.Set, error) {
+	return c.put(ctx, key, w, opts, false)
+}
+
+func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOptions, mayForward bool) (*versioning.Set, error) {
+	partition, primaries, fallbacks := c.cfg.Placement.Locate(key)
+	targets := c.writeTargets(primaries, fallbacks)
+	need := needed(opts.W, opts.PW)
+	livePrimaries := 0
+	for _, t := range targets {
+		if t.primary {
+			livePrimaries++
+		}
+	}
+	if len(targets) < need || livePrimaries < opts.PW {
+		return nil, &UnavailableError{Op: "write", Needed: need, Alive: len(targets), NeededPrimaries: opts.PW, AlivePrimaries: livePrimaries}
+	}
+	ctx, cancel := c.withTimeout(ctx, opts.Timeout)
+	defer cancel()
+
+	self := slices.IndexFunc(targets, func(t target) bool { return t.node == c.cfg.Self })
+	selfIsPrimary := self >= 0 && targets[self].primary
+	if !selfIsPrimary && mayForward && livePrimaries > 0 {
+		return c.forward(ctx, targets[:livePrimaries], key, w, opts)
+	}
+
+	// This node coordinates: a live primary, or any node when no primary is
+	// reachable (a partitioned minority still takes w=one through fallbacks).
+	// Its own copy comes first, since the dot is minted against it.
+	state, err := c.cfg.Local.Coordinate(partition, key, w)
+	if err != nil {
+		return nil, err
+	}
+	others := targets
+	t := tally{need: need, needPrimaries: opts.PW, outstanding: len(targets)}
+	if self >= 0 {
+		others = slices.Delete(slices.Clone(targets), self, self+1)
+		r := reply{target: targets[self]}
+		if !r.primary {
+			r.err = c.storeHint(r.hintFor, partition, key, state)
+		}
+		t.add(r)
+	}
+	if len(others) == 0 {
+		if !t.met() {
+			return nil, t.failure("write", nil)
+		}
+		return state, nil
+	}
+	replies := c.fanOut(ctx, others, func(ctx context.Context, t target) (*versioning.Set, error) {
+		if t.primary {
+			return nil, c.cfg.Transport.Replicate(ctx, t.node, partition, key, state)
+		}
+		return nil, c.cfg.Transport.StoreHint(ctx, t.node, t.hintFor, partition, key, state)
+	})
+	for !t.met() {
+		if t.hopeless() {
+			return nil, t.failure("write", nil)
+		}
+		select {
+		case r := <-replies:
+			t.add(r)
+			if r.err != nil {
+				c.cfg.Logger.Debug("replicate failed", "key", string(key), "node", r.node, "hint_for", r.hintFor, "err", r.err)
+			}
+		case <-ctx.Done():
+			return nil, t.failure("write", ctx.Err())
+		}
+	}
+	return state, nil
+}
+
+// writeTargets is the sloppy preference list of a write: the live
+// primaries, in order, then for each down primary the next live fallback,
+// which keeps a hint for it.
+func (c *Coordinator) writeTargets(primaries, fallbacks []string) []target {
+	out := make([]target, 0, len(primaries))
+	var down []string
+	for _, p := range primaries {
+		if c.isAlive(p) {
+			out = append(out, target{node: p, primary: true})
+		} else {
+			down = append(down, p)
+		}
+	}
+	next := 0
+	for _, p := range down {
+		for next < len(fallbacks) && !c.canHoldHints(fallbacks[next]) {
+			next++
+		}
+		if next == len(fallbacks) {
+			break
+		}
+		out = append(out, target{node: fallbacks[next], hintFor: p})
+		next++
+	}
+	return out
+}
+
+// canHoldHints reports whether node can stand in for a down primary.
+func (c *Coordinator) canHoldHints(node string) bool {
+	if node == c.cfg.Self {
+		return c.cfg.Hints != nil
+	}
+	return c.cfg.Transport != nil && c.isAlive(node)
+}
+
+func (c *Coordinator) storeHint(target string, partition uint32, key []byte, state *versioning.Set) error {
+	if err := c.cfg.Hints.Store(target, partition, key, state); err != nil {
+		return fmt.Errorf("store hint of %q for %s: %w", key, target, err)
+	}
+	return nil
+}
+
+// forward hands a write to a primary of the key, trying the live primaries in
+// preference order until one answers. The primary gets a little less time
+// than this node has left, so that its own answer (a TimeoutError naming the
+// replicas that acked) arrives before this node's deadline.
+func (c *Coordinator) forward(ctx context.Context, primaries []target, key []byte, w Write, opts WriteOptions) (*versioning.Set, error) {
+	if c.cfg.Transport == nil {
+		return nil, fmt.Errorf("forward write of %q: no transport to reach %v", key, primaries)
+	}
+	need := needed(opts.W, opts.PW)
+	var errs []error
+	for _, p := range primaries {
+		deadline, _ := ctx.Deadline()
+		fwd := opts
+		fwd.Timeout = time.Until(deadline) * 9 / 10
+		if fwd.Timeout <= 0 {
+			break
+		}
+		state, err := c.cfg.Transport.Coordinate(ctx, p.node, key, w, fwd)
+		if err == nil || !IsUnreachable(err) {
+			if errors.Is(err, context.DeadlineExceeded) {
+				return nil, fmt.Errorf("forward write of %q to %s: %w", key, p.node, &TimeoutError{Op: "write", Needed: need})
+			}
+			return state, err
+		}
+		errs = append(errs, fmt.Errorf("forward write of %q to %s: %w", key, p.node, err))
+	}
+	if len(errs) == len(primaries) {
+		// Gossip believed them alive, but none was reached: as unavailable
+		// as if gossip had known, and nothing was written.
+		return nil, fmt.Errorf("%w (%w)", &UnavailableError{Op: "write", Needed: need, Alive: 0, NeededPrimaries: opts.PW}, errors.Join(errs...))
+	}
+	return nil, &TimeoutError{Op: "write", Needed: need}
+}
