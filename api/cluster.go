@@ -86,8 +86,9 @@ type ReplicasView struct {
 // ReplicaView is one node's own copy of a key.
 type ReplicaView struct {
 	Node     string        `json:"node"`
-	Role     string        `json:"role"`   // primary, or fallback (holding a hint)
-	Status   string        `json:"status"` // ok, not_found, unreachable, timeout, error
+	Role     string        `json:"role"`               // primary, or fallback (holding a hint)
+	HintFor  string        `json:"hint_for,omitempty"` // a fallback's: the primary its hint is for
+	Status   string        `json:"status"`             // ok, not_found, unreachable, timeout, error
 	Siblings []SiblingBody `json:"siblings"`
 	Context  string        `json:"context,omitempty"`
 	Error    string        `json:"error,omitempty"`

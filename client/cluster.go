@@ -78,8 +78,9 @@ func (c *Client) Preflist(ctx context.Context, key string) (*Preflist, error) {
 // Replica is what one node stores for a key, unmerged.
 type Replica struct {
 	Node     string    `json:"node"`
-	Role     string    `json:"role"`   // primary or fallback
-	Status   string    `json:"status"` // ok, not_found, unreachable, timeout or error
+	Role     string    `json:"role"`               // primary or fallback
+	HintFor  string    `json:"hint_for,omitempty"` // a fallback's: the primary its hint is for
+	Status   string    `json:"status"`             // ok, not_found, unreachable, timeout or error
 	Siblings []Sibling `json:"siblings"`
 	Context  string    `json:"context"`
 	Error    string    `json:"error"` // what went wrong, with status error

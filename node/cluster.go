@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 
 	"dynakv/api"
@@ -66,13 +68,19 @@ func (c *clusterView) statuses(ids []string) []api.NodeStatus {
 	return out
 }
 
-// Replicas reads every primary's own copy of key, in parallel, unmerged.
+// Replicas reads every primary's own copy of key, and the hints fallbacks
+// hold for it, in parallel, unmerged.
 func (c *clusterView) Replicas(ctx context.Context, key []byte) api.ReplicasView {
-	partition, primaries, _ := c.placement.Locate(key)
-	view := api.ReplicasView{Key: string(key), Partition: partition, Replicas: make([]api.ReplicaView, len(primaries))}
+	partition, primaries, fallbacks := c.placement.Locate(key)
+	view := api.ReplicasView{Key: string(key), Partition: partition, Replicas: []api.ReplicaView{}}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.DefaultTimeout)
 	defer cancel()
-	var wg sync.WaitGroup
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		primary  = make([]api.ReplicaView, len(primaries))
+		fallback = make([][]api.ReplicaView, len(fallbacks))
+	)
 	for i, id := range primaries {
 		wg.Add(1)
 		go func() {
@@ -84,10 +92,38 @@ func (c *clusterView) Replicas(ctx context.Context, key []byte) api.ReplicasView
 			} else {
 				state, err = c.peers.Read(ctx, id, partition, key)
 			}
-			view.Replicas[i] = replicaView(id, "primary", state, err)
+			primary[i] = replicaView(id, "primary", state, err)
+		}()
+	}
+	for i, id := range fallbacks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var held map[string]*versioning.Set
+			var err error
+			if id == c.cfg.ID {
+				held, err = c.hints.Held(partition, key)
+			} else if c.gossip.Alive(id) {
+				held, err = c.peers.HeldHints(ctx, id, partition, key)
+			}
+			if err != nil {
+				c.logger.Debug("listing hints for the replicas view failed", "node", id, "err", err)
+				return
+			}
+			for _, target := range slices.Sorted(maps.Keys(held)) {
+				v := replicaView(id, "fallback", held[target], nil)
+				v.HintFor = target
+				mu.Lock()
+				fallback[i] = append(fallback[i], v)
+				mu.Unlock()
+			}
 		}()
 	}
 	wg.Wait()
+	view.Replicas = append(view.Replicas, primary...)
+	for _, f := range fallback {
+		view.Replicas = append(view.Replicas, f...)
+	}
 	return view
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"dynakv/hints"
 	"dynakv/replica"
 	"dynakv/ring"
 	"dynakv/storage"
@@ -24,8 +25,10 @@ type cluster struct {
 	t     *testing.T
 	net   *memnet.Network
 	ring  *ring.Ring
-	ids   []string
-	nodes map[string]*replica.Coordinator
+	ids    []string
+	nodes  map[string]*replica.Coordinator
+	locals map[string]*replica.Local
+	hints  map[string]*hints.Manager
 
 	mu     sync.Mutex
 	down   map[string]bool
@@ -45,7 +48,8 @@ func (l liveness) Alive(id string) bool {
 
 func newCluster(t *testing.T, size int) *cluster {
 	t.Helper()
-	c := &cluster{t: t, net: memnet.New(), nodes: map[string]*replica.Coordinator{}, down: map[string]bool{}, groups: map[string]int{}}
+	c := &cluster{t: t, net: memnet.New(), nodes: map[string]*replica.Coordinator{}, locals: map[string]*replica.Local{},
+		hints: map[string]*hints.Manager{}, down: map[string]bool{}, groups: map[string]int{}}
 	for i := range size {
 		c.ids = append(c.ids, fmt.Sprintf("n%d", i+1))
 	}
@@ -62,17 +66,25 @@ func newCluster(t *testing.T, size int) *cluster {
 			t.Fatal(err)
 		}
 		local := replica.NewLocal(replica.LocalConfig{Store: st, MaxSiblings: 100, Logger: quiet})
+		hcfg := hints.DefaultConfig()
+		hcfg.Store, hcfg.Transport, hcfg.Liveness, hcfg.Logger = st, c.net.Transport(id), liveness{c, id}, quiet
+		hcfg.PollInterval, hcfg.BackoffMin, hcfg.BackoffMax = 20*time.Millisecond, 10*time.Millisecond, 50*time.Millisecond
+		hm, err := hints.New(hcfg)
+		if err != nil {
+			t.Fatal(err)
+		}
 		coord, err := replica.New(replica.Config{
 			Self: id, N: 3, DefaultTimeout: 2 * time.Second, Logger: quiet,
 			Local: local, Placement: placement{c.ring}, Liveness: liveness{c, id},
-			Transport: c.net.Transport(id),
+			Transport: c.net.Transport(id), Hints: hm,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.net.Register(id, replica.PeerService{Local: local, Coordinator: coord})
-		c.nodes[id] = coord
-		t.Cleanup(func() { coord.Close(); st.Close() })
+		c.net.Register(id, replica.PeerService{Local: local, Coordinator: coord, Hints: hm})
+		c.nodes[id], c.locals[id], c.hints[id] = coord, local, hm
+		hm.Start()
+		t.Cleanup(func() { coord.Close(); hm.Close(); st.Close() })
 	}
 	return c
 }
@@ -91,6 +103,27 @@ func (c *cluster) kill(id string) {
 	c.net.Down(id)
 }
 
+// revive brings a killed node back and tells every node, as gossip would.
+func (c *cluster) revive(id string) {
+	c.mu.Lock()
+	delete(c.down, id)
+	c.mu.Unlock()
+	c.net.Up(id)
+	for _, h := range c.hints {
+		h.TargetAlive(id)
+	}
+}
+
+// stored is what node id holds for key in its own storage, unmerged.
+func (c *cluster) stored(id, key string) []string {
+	partition, _, _ := c.ring.Locate([]byte(key))
+	s, err := c.locals[id].Read(partition, []byte(key))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return values(s)
+}
+
 func (c *cluster) partition(groups ...[]string) {
 	c.mu.Lock()
 	for g, ids := range groups {
@@ -107,6 +140,9 @@ func (c *cluster) heal() {
 	clear(c.groups)
 	c.mu.Unlock()
 	c.net.Heal()
+	for _, h := range c.hints {
+		h.Notify()
+	}
 }
 
 func (c *cluster) primaries(key string) []string {

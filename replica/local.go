@@ -22,7 +22,15 @@ type Local struct {
 	now          func() time.Time
 	logger       *slog.Logger
 	metrics      *Metrics
+	onChange     ChangeFunc
 }
+
+// ChangeFunc is told of every change to a stored key once it is durable,
+// with the key's state before and after (nil for none). Reports of one key's
+// changes made by concurrent writers may arrive in either order, so an
+// observer must not depend on their order (anti-entropy's hash trees add and
+// subtract per change, which commutes). It must be quick.
+type ChangeFunc func(partition uint32, key []byte, before, after *versioning.Set)
 
 // LocalConfig configures a Local replica.
 type LocalConfig struct {
@@ -32,6 +40,9 @@ type LocalConfig struct {
 	Now          func() time.Time // the wall clock, for sibling timestamps; nil: time.Now
 	Logger       *slog.Logger
 	Metrics      *Metrics // nil: not counted
+	// OnChange, if set, is told of every change (anti-entropy keeps its
+	// hash trees current with it).
+	OnChange ChangeFunc
 }
 
 // NewLocal returns the local replica over store. Its dots are written as the
@@ -46,6 +57,7 @@ func NewLocal(cfg LocalConfig) *Local {
 		now:          cfg.Now,
 		logger:       cfg.Logger,
 		metrics:      cfg.Metrics,
+		onChange:     cfg.OnChange,
 	}
 	if l.now == nil {
 		l.now = time.Now
@@ -79,7 +91,7 @@ func (l *Local) Read(partition uint32, key []byte) (*versioning.Set, error) {
 // it durably. It returns the key's new state, which the coordinator then
 // replicates as a whole: replicas merge states, never replay operations.
 func (l *Local) Coordinate(partition uint32, key []byte, w Write) (*versioning.Set, error) {
-	var updated *versioning.Set
+	var updated, before *versioning.Set
 	_, err := l.store.Update(partition, key, func(old []byte, found bool) ([]byte, bool, error) {
 		cur, err := decodeStored(old, found)
 		if err != nil {
@@ -98,6 +110,7 @@ func (l *Local) Coordinate(partition uint32, key []byte, w Write) (*versioning.S
 		if err != nil {
 			return nil, false, err
 		}
+		before = cur
 		return updated.AppendBinary(nil), true, nil
 	})
 	if errors.Is(err, versioning.ErrTooManySiblings) {
@@ -106,6 +119,7 @@ func (l *Local) Coordinate(partition uint32, key []byte, w Write) (*versioning.S
 	if err != nil {
 		return nil, fmt.Errorf("write %q: %w", key, err)
 	}
+	l.changed(partition, key, before, updated)
 	l.checkSiblings(key, updated)
 	return updated, nil
 }
@@ -114,7 +128,8 @@ func (l *Local) Coordinate(partition uint32, key []byte, w Write) (*versioning.S
 // returns the merged state. Merging never refuses and never drops a sibling
 // the merge keeps: the sibling limit applies to client writes only.
 func (l *Local) Merge(partition uint32, key []byte, in *versioning.Set) (*versioning.Set, error) {
-	var merged *versioning.Set
+	var merged, before *versioning.Set
+	changed := false
 	_, err := l.store.Update(partition, key, func(old []byte, found bool) ([]byte, bool, error) {
 		cur, err := decodeStored(old, found)
 		if err != nil {
@@ -124,13 +139,23 @@ func (l *Local) Merge(partition uint32, key []byte, in *versioning.Set) (*versio
 		if merged.Equal(cur) {
 			return nil, false, nil
 		}
+		before, changed = cur, true
 		return merged.AppendBinary(nil), true, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("merge %q: %w", key, err)
 	}
+	if changed {
+		l.changed(partition, key, before, merged)
+	}
 	l.checkSiblings(key, merged)
 	return merged, nil
+}
+
+func (l *Local) changed(partition uint32, key []byte, before, after *versioning.Set) {
+	if l.onChange != nil {
+		l.onChange(partition, key, before, after)
+	}
 }
 
 func (l *Local) checkSiblings(key []byte, s *versioning.Set) {

@@ -60,6 +60,12 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 	if err != nil {
 		return nil, err
 	}
+	// A down primary no fallback stands in for gets a hint kept here, as
+	// Cassandra's coordinators do: it does not count toward w, but the
+	// primary gets the write when it is back, with no read needed.
+	for _, p := range unhinted(primaries, targets) {
+		c.hintHere(p, partition, key, state)
+	}
 	others := targets
 	t := tally{need: need, needPrimaries: opts.PW, outstanding: len(targets)}
 	if self >= 0 {
@@ -82,21 +88,73 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 		}
 		return nil, c.cfg.Transport.StoreHint(ctx, t.node, t.hintFor, partition, key, state)
 	})
+	// Every reply, before and after the client has its answer, is checked
+	// for a failure, whose primary then gets a hint kept here.
+	failed := func(r reply) {
+		if r.err == nil {
+			return
+		}
+		c.cfg.Logger.Debug("replicate failed", "key", string(key), "node", r.node, "hint_for", r.hintFor, "err", r.err)
+		if r.primary {
+			c.hintHere(r.node, partition, key, state)
+		} else {
+			c.hintHere(r.hintFor, partition, key, state)
+		}
+	}
 	for !t.met() {
 		if t.hopeless() {
+			c.drain(replies, t.outstanding, failed)
 			return nil, t.failure("write", nil)
 		}
 		select {
 		case r := <-replies:
 			t.add(r)
-			if r.err != nil {
-				c.cfg.Logger.Debug("replicate failed", "key", string(key), "node", r.node, "hint_for", r.hintFor, "err", r.err)
-			}
+			failed(r)
 		case <-ctx.Done():
+			c.drain(replies, t.outstanding, failed)
 			return nil, t.failure("write", ctx.Err())
 		}
 	}
+	c.drain(replies, t.outstanding, failed)
 	return state, nil
+}
+
+// drain hands the replies still to come to fn, in a goroutine the
+// coordinator owns. fanOut's calls end by their deadline, so it ends too.
+func (c *Coordinator) drain(replies <-chan reply, outstanding int, fn func(reply)) {
+	if outstanding == 0 {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for range outstanding {
+			fn(<-replies)
+		}
+	}()
+}
+
+// hintHere keeps a hint for primary on this node, when this node keeps
+// hints at all. It is best effort: the write's levels never depend on it.
+func (c *Coordinator) hintHere(primary string, partition uint32, key []byte, state *versioning.Set) {
+	if c.cfg.Hints == nil || primary == c.cfg.Self {
+		return
+	}
+	if err := c.storeHint(primary, partition, key, state); err != nil {
+		c.cfg.Logger.Warn("could not keep a hint for an unreachable primary; anti-entropy will repair it", "key", string(key), "primary", primary, "err", err)
+	}
+}
+
+// unhinted returns the primaries that are not among targets, neither as
+// live primaries nor through a fallback standing in for them.
+func unhinted(primaries []string, targets []target) []string {
+	var out []string
+	for _, p := range primaries {
+		if !slices.ContainsFunc(targets, func(t target) bool { return t.node == p && t.primary || t.hintFor == p }) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // writeTargets is the sloppy preference list of a write: the live
