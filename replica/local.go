@@ -25,7 +25,8 @@ type Local struct {
 	onChange     ChangeFunc
 }
 
-// ChangeFunc is told of every change to a stored key once it is durable,
+// ChangeFunc is told of every change to a stored key once it is applied (a
+// coordinator's own write is reported before its sync completes),
 // with the key's state before and after (nil for none). Reports of one key's
 // changes made by concurrent writers may arrive in either order, so an
 // observer must not depend on their order (anti-entropy's hash trees add and
@@ -91,8 +92,23 @@ func (l *Local) Read(partition uint32, key []byte) (*versioning.Set, error) {
 // it durably. It returns the key's new state, which the coordinator then
 // replicates as a whole: replicas merge states, never replay operations.
 func (l *Local) Coordinate(partition uint32, key []byte, w Write) (*versioning.Set, error) {
+	state, durable, err := l.CoordinateNoSyncWait(partition, key, w)
+	if err != nil {
+		return nil, err
+	}
+	if err := durable(); err != nil {
+		return nil, err
+	}
+	return state, nil
+}
+
+// CoordinateNoSyncWait is Coordinate that returns once the write is applied,
+// before it is durable, so the coordinator can send it to the other replicas
+// while this copy syncs. durable must be called exactly once, and this
+// node's copy counts as an ack only once it returned nil.
+func (l *Local) CoordinateNoSyncWait(partition uint32, key []byte, w Write) (state *versioning.Set, durable func() error, err error) {
 	var updated, before *versioning.Set
-	_, err := l.store.Update(partition, key, func(old []byte, found bool) ([]byte, bool, error) {
+	_, wait, err := l.store.UpdateNoSyncWait(partition, key, func(old []byte, found bool) ([]byte, bool, error) {
 		cur, err := decodeStored(old, found)
 		if err != nil {
 			return nil, false, err
@@ -114,14 +130,19 @@ func (l *Local) Coordinate(partition uint32, key []byte, w Write) (*versioning.S
 		return updated.AppendBinary(nil), true, nil
 	})
 	if errors.Is(err, versioning.ErrTooManySiblings) {
-		return nil, fmt.Errorf("%w: %w", ErrTooManySiblings, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrTooManySiblings, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("write %q: %w", key, err)
+		return nil, nil, fmt.Errorf("write %q: %w", key, err)
 	}
 	l.changed(partition, key, before, updated)
 	l.checkSiblings(key, updated)
-	return updated, nil
+	return updated, func() error {
+		if err := wait(); err != nil {
+			return fmt.Errorf("write %q: %w", key, err)
+		}
+		return nil
+	}, nil
 }
 
 // Merge merges a state sent by another node into the stored copy of key and

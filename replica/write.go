@@ -55,8 +55,9 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 
 	// This node coordinates: a live primary, or any node when no primary is
 	// reachable (a partitioned minority still takes w=one through fallbacks).
-	// Its own copy comes first, since the dot is minted against it.
-	state, err := c.cfg.Local.Coordinate(partition, key, w)
+	// Its own copy comes first, since the dot is minted against it; it is
+	// synced while the other replicas store the write.
+	state, durable, err := c.cfg.Local.CoordinateNoSyncWait(partition, key, w)
 	if err != nil {
 		return nil, err
 	}
@@ -66,24 +67,24 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 	for _, p := range unhinted(primaries, targets) {
 		c.hintHere(p, partition, key, state)
 	}
-	others := targets
+	if self < 0 {
+		// This node is not among the targets: its copy is only the base of
+		// its next write here, not an ack, but it must not be lost either.
+		if err := durable(); err != nil {
+			return nil, err
+		}
+	}
 	t := tally{need: need, needPrimaries: opts.PW, outstanding: len(targets)}
-	if self >= 0 {
-		others = slices.Delete(slices.Clone(targets), self, self+1)
-		r := reply{target: targets[self]}
-		if !r.primary {
-			r.err = c.storeHint(r.hintFor, partition, key, state)
-		}
-		t.add(r)
-	}
-	if len(others) == 0 {
-		if !t.met() {
-			return nil, t.failure("write", nil)
-		}
-		return state, nil
-	}
-	replies := c.fanOut(ctx, others, func(ctx context.Context, t target) (*versioning.Set, error) {
-		if t.primary {
+	replies := c.fanOut(ctx, targets, func(ctx context.Context, t target) (*versioning.Set, error) {
+		switch {
+		case t.node == c.cfg.Self && t.primary:
+			return nil, durable()
+		case t.node == c.cfg.Self:
+			if err := durable(); err != nil {
+				return nil, err
+			}
+			return nil, c.storeHint(t.hintFor, partition, key, state)
+		case t.primary:
 			return nil, c.cfg.Transport.Replicate(ctx, t.node, partition, key, state)
 		}
 		return nil, c.cfg.Transport.StoreHint(ctx, t.node, t.hintFor, partition, key, state)

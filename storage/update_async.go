@@ -1,0 +1,82 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// UpdateNoSyncWait is Update that returns as soon as the write is applied
+// (visible to every later read and Update of the key), without waiting for
+// its WAL sync; wait blocks until the write is durable. A coordinator uses
+// it to send a write to the other replicas while its own copy is being
+// synced, instead of after: the write's latency is then one sync, not two.
+//
+// When err is nil the caller must call wait exactly once (Close waits for
+// it), and must not
+// acknowledge the write to anyone before wait returned nil. A later Update of
+// the same key may read the value before it is durable; its own sync comes
+// later in the WAL, so once that one is durable, so is this one. This relies
+// on pebble's ApplyNoSyncWait, which CockroachDB uses for the same purpose.
+func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (value []byte, wait func() error, err error) {
+	if !s.gate.enter() {
+		return nil, nil, ErrClosed
+	}
+	var b *pebble.Batch
+	wait = func() error {
+		defer s.gate.exit()
+		if b == nil {
+			return nil
+		}
+		defer b.Close()
+		if err := b.SyncWait(); err != nil {
+			return fmt.Errorf("storage: sync %q in partition %d: %w", key, partition, err)
+		}
+		return nil
+	}
+	kb := s.keys.get()
+	defer s.keys.put(kb)
+	kb.b = appendDataKey(kb.b[:0], partition, key)
+	k := kb.b
+
+	mu := s.stripes.of(k)
+	mu.Lock()
+	defer mu.Unlock()
+
+	old, err := s.get(k)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		wait()
+		return nil, nil, fmt.Errorf("storage: update %q in partition %d: read: %w", key, partition, err)
+	}
+	newValue, changed, err := fn(old, found)
+	if err != nil || !changed {
+		wait()
+		return old, func() error { return nil }, err
+	}
+	b = s.db.NewBatch()
+	if newValue == nil {
+		err = b.Delete(k, nil)
+	} else {
+		err = b.Set(k, newValue, nil)
+	}
+	if err == nil {
+		if s.wo.Sync {
+			err = s.db.ApplyNoSyncWait(b, s.wo)
+		} else {
+			err = s.db.Apply(b, s.wo)
+			b.Close()
+			b = nil
+		}
+	}
+	if err != nil {
+		if b != nil {
+			b.Close()
+			b = nil
+		}
+		wait()
+		return nil, nil, fmt.Errorf("storage: update %q in partition %d: write: %w", key, partition, err)
+	}
+	return newValue, wait, nil
+}
