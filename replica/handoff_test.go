@@ -155,8 +155,10 @@ func TestReadRepair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.net.DropReplicate("n1", "n3", true) // n3 misses the next write, behind everyone's back
-	if _, err := c.put("n1", "k", "new", base.Context(), replica.WriteOptions{W: 2}); err != nil {
+	// n3 misses the next write behind everyone's back: a dropped message
+	// still "acks", so w=3 returns only once n3's copy was dropped.
+	c.net.DropReplicate("n1", "n3", true)
+	if _, err := c.put("n1", "k", "new", base.Context(), replica.WriteOptions{W: 3}); err != nil {
 		t.Fatal(err)
 	}
 	c.net.DropReplicate("n1", "n3", false)
@@ -180,7 +182,7 @@ func TestReadRepair(t *testing.T) {
 
 	// r=all: divergence is repaired before the read returns.
 	c.net.DropReplicate("n1", "n3", true)
-	if _, err := c.put("n1", "k", "newer", got.Context(), replica.WriteOptions{W: 2}); err != nil {
+	if _, err := c.put("n1", "k", "newer", got.Context(), replica.WriteOptions{W: 3}); err != nil {
 		t.Fatal(err)
 	}
 	c.net.DropReplicate("n1", "n3", false)

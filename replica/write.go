@@ -67,28 +67,33 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 	for _, p := range unhinted(primaries, targets) {
 		c.hintHere(p, partition, key, state)
 	}
-	if self < 0 {
-		// This node is not among the targets: its copy is only the base of
-		// its next write here, not an ack, but it must not be lost either.
-		if err := durable(); err != nil {
-			return nil, err
-		}
+	// The other targets get the write first; this node's own sync runs
+	// meanwhile, and its ack (or hint) is counted before any other reply.
+	others := targets
+	if self >= 0 {
+		others = slices.Delete(slices.Clone(targets), self, self+1)
 	}
-	t := tally{need: need, needPrimaries: opts.PW, outstanding: len(targets)}
-	replies := c.fanOut(ctx, targets, func(ctx context.Context, t target) (*versioning.Set, error) {
-		switch {
-		case t.node == c.cfg.Self && t.primary:
-			return nil, durable()
-		case t.node == c.cfg.Self:
-			if err := durable(); err != nil {
-				return nil, err
-			}
-			return nil, c.storeHint(t.hintFor, partition, key, state)
-		case t.primary:
+	replies := c.fanOut(ctx, others, func(ctx context.Context, t target) (*versioning.Set, error) {
+		if t.primary {
 			return nil, c.cfg.Transport.Replicate(ctx, t.node, partition, key, state)
 		}
 		return nil, c.cfg.Transport.StoreHint(ctx, t.node, t.hintFor, partition, key, state)
 	})
+	t := tally{need: need, needPrimaries: opts.PW, outstanding: len(targets)}
+	err = durable()
+	switch {
+	case self >= 0:
+		r := reply{target: targets[self], err: err}
+		if err == nil && !r.primary {
+			r.err = c.storeHint(r.hintFor, partition, key, state)
+		}
+		t.add(r)
+	case err != nil:
+		// Not a target, so not an ack; but the next write this node
+		// coordinates builds on this copy, which must not be lost.
+		c.drain(replies, len(others), func(reply) {})
+		return nil, err
+	}
 	// Every reply, before and after the client has its answer, is checked
 	// for a failure, whose primary then gets a hint kept here.
 	failed := func(r reply) {
