@@ -150,6 +150,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	}
 	n.httpServer = api.NewServer(cfg.HTTPAddr, handler)
 
+	reg.MustRegister(newNodeCollector(n))
 	n.goServe("RPC", func() error { return n.rpcServer.Serve(n.rpcListener) })
 	n.goServe("HTTP", func() error { return n.httpServer.Serve(n.httpListener) })
 	n.watchMembership()

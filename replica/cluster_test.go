@@ -22,9 +22,9 @@ import (
 // node, the in-memory network between them, and a liveness view per node
 // that the test sets as gossip would (partitioned nodes see each other dead).
 type cluster struct {
-	t     *testing.T
-	net   *memnet.Network
-	ring  *ring.Ring
+	t      *testing.T
+	net    *memnet.Network
+	ring   *ring.Ring
 	ids    []string
 	nodes  map[string]*replica.Coordinator
 	locals map[string]*replica.Local

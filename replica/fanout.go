@@ -24,11 +24,11 @@ type reply struct {
 	err   error
 }
 
-// fanOut calls op on every target in parallel and delivers the replies on the
+// fanOut calls op (a "read" or "write") on every target in parallel and delivers the replies on the
 // returned channel, which has room for all of them: callers may stop reading
 // early. The calls run under a detached context (see detached), so a replica
 // still being written when the client has its answer gets the write.
-func (c *Coordinator) fanOut(ctx context.Context, targets []target, op func(context.Context, target) (*versioning.Set, error)) <-chan reply {
+func (c *Coordinator) fanOut(ctx context.Context, kind string, targets []target, op func(context.Context, target) (*versioning.Set, error)) <-chan reply {
 	replies := make(chan reply, len(targets))
 	bg, cancel := c.detached(ctx)
 	var pending sync.WaitGroup
@@ -39,6 +39,16 @@ func (c *Coordinator) fanOut(ctx context.Context, targets []target, op func(cont
 			defer c.wg.Done()
 			defer pending.Done()
 			state, err := op(bg, t)
+			if t.node != c.cfg.Self {
+				call := kind
+				if kind == "write" {
+					call = "replicate"
+					if !t.primary {
+						call = "store_hint"
+					}
+				}
+				c.cfg.Metrics.peerCall(t.node, call, err)
+			}
 			replies <- reply{target: t, state: state, err: err}
 		}()
 	}

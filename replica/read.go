@@ -3,6 +3,7 @@ package replica
 import (
 	"context"
 	"sync"
+	"time"
 
 	"dynakv/versioning"
 )
@@ -18,6 +19,13 @@ import (
 // background goroutine collects the remaining replies until the request's
 // deadline and repairs then.
 func (c *Coordinator) Get(ctx context.Context, key []byte, opts ReadOptions) (*versioning.Set, error) {
+	start := time.Now()
+	state, err := c.get(ctx, key, opts)
+	c.cfg.Metrics.request("read", needed(opts.R, opts.PR), start, err)
+	return state, err
+}
+
+func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*versioning.Set, error) {
 	partition, primaries, _ := c.cfg.Placement.Locate(key)
 	alive := c.alive(primaries)
 	need := needed(opts.R, opts.PR)
@@ -31,7 +39,7 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opts ReadOptions) (*v
 	for i, n := range alive {
 		targets[i] = target{node: n, primary: true}
 	}
-	replies := c.fanOut(ctx, targets, func(ctx context.Context, t target) (*versioning.Set, error) {
+	replies := c.fanOut(ctx, "read", targets, func(ctx context.Context, t target) (*versioning.Set, error) {
 		if t.node == c.cfg.Self {
 			return c.cfg.Local.Read(partition, key)
 		}

@@ -19,7 +19,14 @@ import (
 // for that primary and delivers it when the primary is back (hinted
 // handoff). A fallback's ack counts toward w, never toward pw.
 func (c *Coordinator) Put(ctx context.Context, key []byte, w Write, opts WriteOptions) (*versioning.Set, error) {
-	return c.put(ctx, key, w, opts, true)
+	start := time.Now()
+	state, err := c.put(ctx, key, w, opts, true)
+	op := "write"
+	if w.Delete {
+		op = "delete"
+	}
+	c.cfg.Metrics.request(op, needed(opts.W, opts.PW), start, err)
+	return state, err
 }
 
 // CoordinateForwarded coordinates a write another node forwarded here. It is
@@ -50,6 +57,7 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 	self := slices.IndexFunc(targets, func(t target) bool { return t.node == c.cfg.Self })
 	selfIsPrimary := self >= 0 && targets[self].primary
 	if !selfIsPrimary && mayForward && livePrimaries > 0 {
+		c.cfg.Metrics.forward()
 		return c.forward(ctx, targets[:livePrimaries], key, w, opts)
 	}
 
@@ -73,7 +81,7 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 	if self >= 0 {
 		others = slices.Delete(slices.Clone(targets), self, self+1)
 	}
-	replies := c.fanOut(ctx, others, func(ctx context.Context, t target) (*versioning.Set, error) {
+	replies := c.fanOut(ctx, "write", others, func(ctx context.Context, t target) (*versioning.Set, error) {
 		if t.primary {
 			return nil, c.cfg.Transport.Replicate(ctx, t.node, partition, key, state)
 		}

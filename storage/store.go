@@ -14,7 +14,8 @@ import (
 // Store is a node's durable local store. It is safe for concurrent use.
 type Store struct {
 	db       *pebble.DB
-	lock     *pebble.Lock // held from before the identity check until Close
+	stalls   *stallTracker // pebble write stalls, for Stats
+	lock     *pebble.Lock  // held from before the identity check until Close
 	identity Identity
 	dir      string
 	log      *slog.Logger
@@ -71,11 +72,15 @@ func open(opts Options, lock *pebble.Lock, log *slog.Logger) (*Store, error) {
 	cache := pebble.NewCache(cacheBytes)
 	// The DB takes its own reference; ours is dropped whatever happens.
 	defer cache.Unref()
-	db, err := pebble.Open(opts.Dir, pebbleOptions(opts, cache, lock))
+	stalls := &stallTracker{}
+	po := pebbleOptions(opts, cache, lock)
+	po.EventListener = stalls.listener()
+	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("storage: open pebble in %q: %w", opts.Dir, err)
 	}
 	s := &Store{
+		stalls:   stalls,
 		db:       db,
 		lock:     lock,
 		identity: id,

@@ -1,0 +1,70 @@
+package node
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// nodeCollector exports, at each scrape, figures other parts keep
+// themselves: the storage engine's (pebble's) and gossip's view of the
+// cluster.
+type nodeCollector struct {
+	n *Node
+
+	diskBytes, compactions, compactionDebt, compactionsRunning, flushes, l0Files, readAmp,
+	writeStalls, writeStallSeconds, memtableBytes, cacheBytes, members, ringMembers *prometheus.Desc
+}
+
+func newNodeCollector(n *Node) *nodeCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
+	return &nodeCollector{
+		n:                  n,
+		diskBytes:          d("dynakv_storage_disk_bytes", "Bytes of storage files on disk, live and obsolete."),
+		compactions:        d("dynakv_storage_compactions_total", "Storage compactions since the node started."),
+		compactionDebt:     d("dynakv_storage_compaction_debt_bytes", "Bytes the storage engine estimates it must compact to reach a stable state."),
+		compactionsRunning: d("dynakv_storage_compactions_running", "Storage compactions in progress."),
+		flushes:            d("dynakv_storage_flushes_total", "Memtable flushes since the node started."),
+		l0Files:            d("dynakv_storage_l0_files", "Sstables in level 0; a growing count means compactions lag behind writes."),
+		readAmp:            d("dynakv_storage_read_amplification", "Sstables a read may have to consult."),
+		writeStalls:        d("dynakv_storage_write_stalls_total", "Times the storage engine delayed writes to let compactions catch up."),
+		writeStallSeconds:  d("dynakv_storage_write_stall_seconds_total", "Total time writes were delayed by the storage engine."),
+		memtableBytes:      d("dynakv_storage_memtable_bytes", "Memory held by memtables."),
+		cacheBytes:         d("dynakv_storage_block_cache_bytes", "Block cache in use."),
+		members:            d("dynakv_gossip_members", "Nodes this node knows of, by status (alive, dead, leaving, left).", "status"),
+		ringMembers:        d("dynakv_ring_members", "Ring members (alive or not) in this node's ring."),
+	}
+}
+
+func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+
+func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.n.store.Stats()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
+	}
+	gauge(c.diskBytes, float64(st.DiskBytes))
+	counter(c.compactions, float64(st.Compactions))
+	gauge(c.compactionDebt, float64(st.CompactionDebt))
+	gauge(c.compactionsRunning, float64(st.CompactionsRunning))
+	counter(c.flushes, float64(st.Flushes))
+	gauge(c.l0Files, float64(st.L0Files))
+	gauge(c.readAmp, float64(st.ReadAmp))
+	counter(c.writeStalls, float64(st.WriteStalls))
+	counter(c.writeStallSeconds, st.WriteStallTime.Seconds())
+	gauge(c.memtableBytes, float64(st.MemtableBytes))
+	gauge(c.cacheBytes, float64(st.CacheBytes))
+	byStatus := map[string]int{}
+	for _, m := range c.n.gossip.Members() {
+		byStatus[m.Status]++
+	}
+	for status, count := range byStatus {
+		gauge(c.members, float64(count), status)
+	}
+	if r := c.n.placement.ring(); r != nil {
+		gauge(c.ringMembers, float64(len(r.Members())))
+	}
+}
