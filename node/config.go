@@ -44,6 +44,8 @@ type Config struct {
 	MaxHintBytes int64         // --max-hint-bytes: a fallback keeps at most this much for one down node
 	HintRate     float64       // --hint-rate: hints per second delivered to a returning node
 
+	Pprof bool // --pprof: serve Go's profiler under /debug/pprof/
+
 	// GossipTuning, if set, adjusts memberlist's timings (tests and the
 	// local dev cluster use gossip.FastTimings).
 	GossipTuning func(*memberlist.Config)

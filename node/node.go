@@ -137,7 +137,7 @@ func Start(cfg Config) (_ *Node, err error) {
 
 	handler, err := api.NewHandler(api.Config{
 		KV:             n.coordinator,
-		Routes:         api.ClusterRoutes((*clusterView)(n), n.logger),
+		Routes:         n.routes(),
 		MaxValueBytes:  cfg.MaxValueBytes,
 		DefaultTimeout: cfg.DefaultTimeout,
 		MaxTimeout:     cfg.MaxTimeout,
@@ -247,6 +247,15 @@ func (n *Node) stop(err error) {
 		n.stopErr = err
 		close(n.stopped)
 	})
+}
+
+// routes are the HTTP routes the node serves next to /kv/.
+func (n *Node) routes() []api.Route {
+	routes := api.ClusterRoutes((*clusterView)(n), n.logger)
+	if n.cfg.Pprof {
+		routes = append(routes, pprofRoutes()...)
+	}
+	return routes
 }
 
 // ID is the node's id.

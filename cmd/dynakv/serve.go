@@ -49,6 +49,7 @@ func newServeCmd() *cobra.Command {
 	f.DurationVar(&cfg.HintWindow, "hint-window", cfg.HintWindow, "hints for a down node older than this are dropped (anti-entropy repairs those keys)")
 	f.Int64Var(&cfg.MaxHintBytes, "max-hint-bytes", cfg.MaxHintBytes, "most bytes of hints kept for one down node; past it, writes for that node are not hinted")
 	f.Float64Var(&cfg.HintRate, "hint-rate", cfg.HintRate, "hints per second delivered to a node that came back (0: unlimited)")
+	f.BoolVar(&cfg.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP address")
 	logs.register(cmd, "info")
 	return cmd
 }
