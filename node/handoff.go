@@ -67,42 +67,7 @@ func (n *Node) handOffAndLeave(ctx context.Context) error {
 // one of them acknowledged every key (retrying while ctx lasts). It returns
 // the number of keys sent.
 func (n *Node) handOff(ctx context.Context, from, to *ring.Ring) (int, error) {
-	type item struct {
-		partition uint32
-		key       []byte
-		state     *versioning.Set
-		targets   []string
-	}
-	work := make(chan item)
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		sent    int
-		lastErr error
-	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for range handoffWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for it := range work {
-				for _, target := range it.targets {
-					if err := n.replicateUntilAcked(ctx, target, it.partition, it.key, it.state); err != nil {
-						mu.Lock()
-						lastErr = err
-						mu.Unlock()
-						cancel()
-						return
-					}
-				}
-				mu.Lock()
-				sent++
-				mu.Unlock()
-			}
-		}()
-	}
-	var scanErr error
+	total := 0
 	for p := range uint32(from.Partitions()) {
 		oldPrimaries, _ := from.PreferenceList(p)
 		if !slices.Contains(oldPrimaries, n.cfg.ID) {
@@ -115,30 +80,75 @@ func (n *Node) handOff(ctx context.Context, from, to *ring.Ring) (int, error) {
 		if len(targets) == 0 {
 			continue
 		}
-		scanErr = n.store.ScanPartition(p, func(key, value []byte) error {
-			// ScanPartition's buffers are only valid during the call, and a
-			// decoded state aliases its input: decode a copy.
-			state, err := versioning.DecodeSet(slices.Clone(value))
-			if err != nil {
-				return fmt.Errorf("hand off %q: %w", key, err)
+		sent, err := n.sendPartition(ctx, p, targets)
+		total += len(sent)
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// sentKey is a key a transfer sent, with the exact record it sent.
+type sentKey struct {
+	key, record []byte
+}
+
+// sendPartition sends every key this node stores in partition to every
+// target, and returns once all targets acknowledged all keys (retrying
+// while ctx lasts), with the records it sent.
+func (n *Node) sendPartition(ctx context.Context, partition uint32, targets []string) ([]sentKey, error) {
+	var keys []sentKey
+	err := n.store.ScanPartition(partition, func(key, value []byte) error {
+		// ScanPartition's buffers are only valid during the call.
+		keys = append(keys, sentKey{slices.Clone(key), slices.Clone(value)})
+		return ctx.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan partition %d: %w", partition, err)
+	}
+	work := make(chan sentKey)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		sendErr error
+	)
+	for range min(handoffWorkers, len(keys)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range work {
+				// A decoded state aliases its input, which stays ours.
+				state, err := versioning.DecodeSet(k.record)
+				for _, target := range targets {
+					if err == nil {
+						err = n.replicateUntilAcked(ctx, target, partition, k.key, state)
+					}
+				}
+				if err != nil {
+					errOnce.Do(func() { sendErr = fmt.Errorf("send partition %d: %w", partition, err); cancel() })
+					return
+				}
 			}
-			select {
-			case work <- item{p, slices.Clone(key), state, targets}:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-		if scanErr != nil {
+		}()
+	}
+	for _, k := range keys {
+		select {
+		case work <- k:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
 			break
 		}
 	}
 	close(work)
 	wg.Wait()
-	if lastErr != nil {
-		return sent, lastErr
+	if sendErr != nil {
+		return nil, sendErr
 	}
-	return sent, scanErr
+	return keys, ctx.Err()
 }
 
 // replicateUntilAcked sends state to target until it acknowledges, backing

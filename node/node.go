@@ -47,6 +47,8 @@ type Node struct {
 	stopOnce sync.Once
 	stopErr  error
 
+	rebalance *rebalancer
+
 	ctx     context.Context // ends when the node shuts down
 	cancel  context.CancelFunc
 	leaving atomic.Bool
@@ -153,6 +155,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	reg.MustRegister(newNodeCollector(n))
 	n.goServe("RPC", func() error { return n.rpcServer.Serve(n.rpcListener) })
 	n.goServe("HTTP", func() error { return n.httpServer.Serve(n.httpListener) })
+	n.startRebalancer()
 	n.watchMembership()
 	n.hints.Start()
 	n.logger.Info("node started", "http", n.HTTPAddr(), "gossip", n.gossip.LocalAddr(), "rpc", n.rpcListener.Addr().String(),
@@ -227,6 +230,7 @@ func (n *Node) watchMembership() {
 				n.logger.Error("keeping the previous ring", "err", err)
 			}
 			n.hints.Notify() // a node may be back: deliver what it missed
+			n.rebalance.ringChanged()
 		}
 	}()
 }

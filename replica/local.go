@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"dynakv/storage"
@@ -16,7 +17,7 @@ import (
 // never lose an update.
 type Local struct {
 	store        *storage.Store
-	actor        versioning.Actor
+	actor        atomic.Pointer[versioning.Actor] // the actor of the node's current epoch
 	maxSiblings  int
 	warnSiblings int
 	now          func() time.Time
@@ -49,10 +50,8 @@ type LocalConfig struct {
 // NewLocal returns the local replica over store. Its dots are written as the
 // store's node id and incarnation.
 func NewLocal(cfg LocalConfig) *Local {
-	id := cfg.Store.Identity()
 	l := &Local{
 		store:        cfg.Store,
-		actor:        versioning.NewActor(id.NodeID, id.Incarnation),
 		maxSiblings:  cfg.MaxSiblings,
 		warnSiblings: cfg.WarnSiblings,
 		now:          cfg.Now,
@@ -60,6 +59,7 @@ func NewLocal(cfg LocalConfig) *Local {
 		metrics:      cfg.Metrics,
 		onChange:     cfg.OnChange,
 	}
+	l.setActor()
 	if l.now == nil {
 		l.now = time.Now
 	}
@@ -70,7 +70,25 @@ func NewLocal(cfg LocalConfig) *Local {
 }
 
 // Actor is the actor this replica writes its dots as.
-func (l *Local) Actor() versioning.Actor { return l.actor }
+func (l *Local) Actor() versioning.Actor { return *l.actor.Load() }
+
+// NewEpoch makes the replica write as a new actor from now on. Whoever is
+// about to drop records of keys this node may have coordinated calls it
+// first: a later write here, coordinated without the dropped history, must
+// not claim (through its clock) to have seen the dropped record's dots.
+func (l *Local) NewEpoch() error {
+	if _, err := l.store.NewActorEpoch(); err != nil {
+		return fmt.Errorf("start a new actor epoch: %w", err)
+	}
+	l.setActor()
+	return nil
+}
+
+func (l *Local) setActor() {
+	id := l.store.Identity()
+	a := versioning.NewEpochActor(id.NodeID, id.Incarnation, l.store.ActorEpoch())
+	l.actor.Store(&a)
+}
 
 // Read returns the stored state of key, nil when the key has none.
 func (l *Local) Read(partition uint32, key []byte) (*versioning.Set, error) {
@@ -113,12 +131,13 @@ func (l *Local) CoordinateNoSyncWait(partition uint32, key []byte, w Write) (sta
 		if err != nil {
 			return nil, false, err
 		}
-		counter, err := l.store.NextSequence(cur.NextCounterFloor(w.Context, l.actor))
+		actor := l.Actor()
+		counter, err := l.store.NextSequence(cur.NextCounterFloor(w.Context, actor))
 		if err != nil {
 			return nil, false, err
 		}
 		ev := versioning.Event{
-			Dot:      versioning.Dot{Actor: l.actor, Counter: counter},
+			Dot:      versioning.Dot{Actor: actor, Counter: counter},
 			Modified: l.now().UnixMicro(),
 		}
 		content := versioning.Sibling{Value: w.Value, ContentType: w.ContentType, Deleted: w.Delete}

@@ -52,6 +52,7 @@
 // Meta keys in use:
 //
 //	m seq.ceiling   8-byte big-endian: every number NextSequence ever returned is below it
+//	m actor.epoch   8-byte big-endian: the node's actor epoch (see ActorEpoch)
 //	m identity      the IDENTITY JSON of the folder the data was created in
 //
 // New namespaces must take a new tag byte and be added to this table; never

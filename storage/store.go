@@ -15,7 +15,8 @@ import (
 type Store struct {
 	db       *pebble.DB
 	stalls   *stallTracker // pebble write stalls, for Stats
-	lock     *pebble.Lock  // held from before the identity check until Close
+	epoch    epoch
+	lock     *pebble.Lock // held from before the identity check until Close
 	identity Identity
 	dir      string
 	log      *slog.Logger
@@ -98,6 +99,10 @@ func open(opts Options, lock *pebble.Lock, log *slog.Logger) (*Store, error) {
 		return nil, err
 	}
 	if s.seq, err = s.loadSequence(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := s.loadActorEpoch(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}

@@ -6,6 +6,10 @@ import (
 	"strings"
 )
 
+// An actor's name is "<node id>.<incarnation>" or
+// "<node id>.<incarnation>.<epoch>", numbers in base 36; it is opaque to
+// everything but this file.
+
 // Actor names the writer of a dot: a node id plus the incarnation of the
 // node's data folder. A node that lost its data comes back with a new
 // incarnation and so writes as a new actor, never reusing dots that other
@@ -17,13 +21,15 @@ func NewActor(nodeID string, incarnation uint64) Actor {
 	return Actor(nodeID + "." + strconv.FormatUint(incarnation, 36))
 }
 
-// NodeID returns the node id part of the actor.
-func (a Actor) NodeID() string {
-	s := string(a)
-	if i := strings.LastIndexByte(s, '.'); i >= 0 {
-		return s[:i]
+// NewEpochActor returns the actor for a node id, data-folder incarnation and
+// actor epoch. Epoch 0 is the plain NewActor; a node starts a new epoch when
+// it drops records it wrote (see storage.ActorEpoch), so that it never again
+// writes as an actor whose history it no longer holds.
+func NewEpochActor(nodeID string, incarnation, epoch uint64) Actor {
+	if epoch == 0 {
+		return NewActor(nodeID, incarnation)
 	}
-	return s
+	return Actor(string(NewActor(nodeID, incarnation)) + "." + strconv.FormatUint(epoch, 36))
 }
 
 // Dot identifies one write: the counter-th event of an actor.

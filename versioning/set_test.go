@@ -222,8 +222,8 @@ func TestActorsOfDifferentIncarnationsDiffer(t *testing.T) {
 	if NewActor("n1", 1) == NewActor("n1", 2) {
 		t.Fatal("incarnations must give different actors")
 	}
-	if got := NewActor("n.1", 42).NodeID(); got != "n.1" {
-		t.Fatalf("NodeID() = %q, want n.1", got)
+	if NewEpochActor("n1", 1, 0) != NewActor("n1", 1) || NewEpochActor("n1", 1, 1) == NewActor("n1", 1) || NewEpochActor("n1", 1, 1) == NewEpochActor("n1", 1, 2) {
+		t.Fatal("epochs must give different actors, and epoch 0 the plain one")
 	}
 }
 

@@ -49,6 +49,7 @@ as DYNAKV_<FLAG>, e.g. DYNAKV_ENDPOINT or DYNAKV_MAX_SIBLINGS.`,
 		newLeaveCmd(),
 		newRemoveCmd(),
 		newHealthCmd(),
+		newBenchCmd(),
 	)
 	return root
 }
