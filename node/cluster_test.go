@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -39,7 +41,7 @@ func startCluster(t *testing.T, size int) *testCluster {
 		cfg.Partitions = 64
 		cfg.Sync = false
 		cfg.GossipTuning = gossip.FastTimings
-		cfg.Logger = slog.New(slog.DiscardHandler)
+		cfg.Logger = testLogger()
 		if i > 0 {
 			cfg.Join = []string{c.nodes["n1"].GossipAddr()}
 		}
@@ -287,4 +289,46 @@ func TestRestartedClusterRemembersItsRing(t *testing.T) {
 	if err != nil || !slices.Equal(values(obj), []string{"v"}) {
 		t.Fatalf("after a full restart: %v, %v", values(obj), err)
 	}
+}
+
+// A node started with --advertise announces the advertised host with the
+// gossip port it binds, and is reachable there.
+func TestAdvertisedAddressCarriesTheGossipPort(t *testing.T) {
+	c := startCluster(t, 1)
+	cfg := c.cfgs["n1"]
+	cfg.ID = "adv"
+	cfg.DataDir = filepath.Join(c.dir, "adv")
+	cfg.HTTPAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.GossipAddr = freeLoopbackAddr(t)
+	cfg.Advertise = "127.0.0.1"
+	cfg.Join = []string{c.nodes["n1"].GossipAddr()}
+	c.start(cfg)
+	c.waitRing("adv", "n1")
+	c.waitStatus("n1", "adv", gossip.StatusAlive)
+	ms, err := c.clients["n1"].Members(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.ID == "adv" && m.GossipAddr != cfg.GossipAddr {
+			t.Fatalf("the advertised gossip address is %s, want %s", m.GossipAddr, cfg.GossipAddr)
+		}
+	}
+}
+
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("DYNAKV_TEST_LOGS") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.DiscardHandler)
 }

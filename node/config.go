@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
+	"dynakv/antientropy"
 	"dynakv/gossip"
 	"dynakv/hints"
 	"dynakv/ring"
@@ -44,6 +45,12 @@ type Config struct {
 	MaxHintBytes int64         // --max-hint-bytes: a fallback keeps at most this much for one down node
 	HintRate     float64       // --hint-rate: hints per second delivered to a returning node
 
+	// Anti-entropy (package antientropy).
+	AAEInterval    time.Duration // --aae-interval: between two exchanges of a partition with another primary; 0: only on demand
+	AAERate        float64       // --aae-rate: keys per second exchanges swap and reaps delete; 0: unlimited
+	AAEScanRate    float64       // --aae-scan-rate: keys per second tree rebuilds and listings read; 0: unlimited
+	TombstoneGrace time.Duration // --tombstone-grace: a tombstone every primary holds is deleted this long after the delete
+
 	Pprof bool // --pprof: serve Go's profiler under /debug/pprof/
 
 	// GossipTuning, if set, adjusts memberlist's timings (tests and the
@@ -74,6 +81,10 @@ func DefaultConfig() Config {
 		HintWindow:     hints.DefaultConfig().Window,
 		MaxHintBytes:   hints.DefaultConfig().MaxPendingBytes,
 		HintRate:       hints.DefaultConfig().DeliveryRate,
+		AAEInterval:    antientropy.DefaultInterval,
+		AAERate:        antientropy.DefaultRate,
+		AAEScanRate:    antientropy.DefaultScanRate,
+		TombstoneGrace: antientropy.DefaultTombstoneGrace,
 	}
 }
 
@@ -101,8 +112,12 @@ func (c *Config) validate() error {
 	if c.MaxSiblings < 1 || c.WarnSiblings < 0 {
 		errs = append(errs, fmt.Errorf("--max-siblings %d must be at least 1 and --warn-siblings %d at least 0", c.MaxSiblings, c.WarnSiblings))
 	}
+	errs = append(errs, c.validateAntiEntropy()...)
 	if _, _, err := net.SplitHostPort(c.GossipAddr); err != nil {
 		errs = append(errs, fmt.Errorf("--gossip %q: want host:port", c.GossipAddr))
+	}
+	if _, port, err := net.SplitHostPort(c.GossipAddr); err == nil && c.Advertise != "" && port == "0" {
+		errs = append(errs, fmt.Errorf("--advertise needs a fixed --gossip port, not %q: other nodes must know where to reach this one", c.GossipAddr))
 	}
 	if c.RPCAddr == "" && len(errs) == 0 {
 		host, port, _ := net.SplitHostPort(c.GossipAddr)

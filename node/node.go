@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"dynakv/antientropy"
 	"dynakv/api"
 	"dynakv/gossip"
 	"dynakv/hints"
@@ -48,6 +49,8 @@ type Node struct {
 	stopErr  error
 
 	rebalance *rebalancer
+
+	antiEntropy *antientropy.Manager
 
 	ctx     context.Context // ends when the node shuts down
 	cancel  context.CancelFunc
@@ -92,12 +95,17 @@ func Start(cfg Config) (_ *Node, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := replica.NewMetrics(reg)
+	trees, err := n.newTrees()
+	if err != nil {
+		return nil, err
+	}
 	n.local = replica.NewLocal(replica.LocalConfig{
 		Store:        n.store,
 		MaxSiblings:  cfg.MaxSiblings,
 		WarnSiblings: cfg.WarnSiblings,
 		Logger:       n.logger,
 		Metrics:      metrics,
+		OnChange:     trees.OnChange,
 	})
 
 	if err := n.startGossip(); err != nil {
@@ -132,8 +140,11 @@ func Start(cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := n.newAntiEntropy(trees, reg); err != nil {
+		return nil, err
+	}
 	n.rpcServer = transport.NewServer(transport.ServerConfig{
-		Handler: replica.PeerService{Local: n.local, Coordinator: n.coordinator, Hints: n.hints},
+		Handler: replica.PeerService{Local: n.local, Coordinator: n.coordinator, Hints: n.hints, AntiEntropy: n.antiEntropy},
 		Logger:  n.logger,
 	})
 
@@ -158,6 +169,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	n.startRebalancer()
 	n.watchMembership()
 	n.hints.Start()
+	n.antiEntropy.Start()
 	n.logger.Info("node started", "http", n.HTTPAddr(), "gossip", n.gossip.LocalAddr(), "rpc", n.rpcListener.Addr().String(),
 		"data", cfg.DataDir, "incarnation", n.store.Identity().Incarnation, "replicas", cfg.Replicas,
 		"ring", n.placement.ring().Members(), "sync", cfg.Sync)
@@ -172,7 +184,11 @@ func (n *Node) startGossip() error {
 	}
 	gcfg.NodeID = n.cfg.ID
 	gcfg.BindAddr, gcfg.BindPort = host, port
-	gcfg.AdvertiseAddr = n.cfg.Advertise
+	if n.cfg.Advertise != "" {
+		// Other nodes reach this one at the advertised host, on the port
+		// gossip binds (a fixed one: validate refuses port 0 with --advertise).
+		gcfg.AdvertiseAddr, gcfg.AdvertisePort = n.cfg.Advertise, port
+	}
 	gcfg.HTTPAddr = n.advertised(n.httpListener.Addr())
 	gcfg.RPCAddr = n.advertised(n.rpcListener.Addr())
 	gcfg.ClusterName, gcfg.N, gcfg.Partitions = n.cfg.ClusterName, n.cfg.Replicas, n.cfg.Partitions
@@ -256,6 +272,8 @@ func (n *Node) stop(err error) {
 // routes are the HTTP routes the node serves next to /kv/.
 func (n *Node) routes() []api.Route {
 	routes := api.ClusterRoutes((*clusterView)(n), n.logger)
+	routes = append(routes, api.StatusRoutes((*statusView)(n))...)
+	routes = append(routes, api.RepairRoutes((*repairView)(n), n.logger)...)
 	if n.cfg.Pprof {
 		routes = append(routes, pprofRoutes()...)
 	}
@@ -308,6 +326,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 		if n.hints != nil {
 			n.hints.Close()
+		}
+		if n.antiEntropy != nil {
+			n.antiEntropy.Close() // before storage: it scans and merges
 		}
 		if n.peers != nil {
 			if err := n.peers.Close(); err != nil {

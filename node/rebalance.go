@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"dynakv/gossip"
 	"dynakv/ring"
 )
 
@@ -17,6 +18,10 @@ import (
 // interrupted by a crash or a shutdown resumes on the next pass.
 const rebalanceInterval = 30 * time.Second
 
+// rebalanceRetryMin is the first wait before a pass that left work undone is
+// repeated; it doubles up to rebalanceInterval.
+const rebalanceRetryMin = 500 * time.Millisecond
+
 // rebalancer moves data where the ring says it belongs after the ring
 // changed (a join, leave or remove), online and without losing a write:
 //
@@ -25,18 +30,19 @@ const rebalanceInterval = 30 * time.Second
 //     partition it does not own) sends them to the partition's primaries and,
 //     once every primary acknowledged them, drops each key whose record is
 //     still the one it sent (a write that landed meanwhile keeps it for the
-//     next pass).
-//   - When a partition's primary left the ring for good (removed, or left),
-//     the first remaining old primary sends the partition to the primaries
-//     that are new since the previous ring, since the one that would have
-//     handed it off is gone.
+//     next pass). Nothing is dropped if the ring changed during the pass.
+//   - For a partition whose primaries changed since the last completed pass,
+//     the first primary that stayed sends it to the new primaries: the node
+//     that would have handed it off may be gone (removed) or may have moved
+//     it elsewhere under an intermediate ring.
 //
 // Both are idempotent: replicas merge what they receive, so a transfer
 // repeated after an interruption, or done by two nodes at once, is harmless.
+// A pass ends early when the ring changes under it, and starts over.
 type rebalancer struct {
 	n    *Node
 	kick chan struct{}
-	prev *ring.Ring // the ring of the last completed pass; nil after a start
+	prev *ring.Ring // the ring of the last completed pass (at start, the ring the node started with)
 
 	newEpoch bool // this pass already started a new actor epoch
 
@@ -44,21 +50,30 @@ type rebalancer struct {
 }
 
 func (n *Node) startRebalancer() {
-	r := &rebalancer{n: n, kick: make(chan struct{}, 1)}
+	r := &rebalancer{n: n, kick: make(chan struct{}, 1), prev: n.placement.ring()}
 	n.rebalance = r
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		tick := time.NewTicker(rebalanceInterval)
-		defer tick.Stop()
+		retry := rebalanceRetryMin
 		for {
-			r.pass(n.ctx)
+			wait := rebalanceInterval
+			if !r.pass(n.ctx) {
+				// Something is still to move (a new owner not seen alive
+				// yet, a failed send): try again soon, backing off.
+				wait, retry = retry, min(2*retry, rebalanceInterval)
+			} else {
+				retry = rebalanceRetryMin
+			}
+			timer := time.NewTimer(wait)
 			select {
 			case <-n.ctx.Done():
+				timer.Stop()
 				return
 			case <-r.kick:
-			case <-tick.C:
+			case <-timer.C:
 			}
+			timer.Stop()
 		}
 	}()
 }
@@ -71,46 +86,62 @@ func (r *rebalancer) ringChanged() {
 	}
 }
 
-func (r *rebalancer) pass(ctx context.Context) {
+// pass moves what this node holds and does not own, and reports whether
+// nothing is left to move.
+func (r *rebalancer) pass(ctx context.Context) bool {
 	n := r.n
 	cur := n.placement.ring()
 	if cur == nil || len(cur.Members()) == 0 {
-		return
+		return true
 	}
+	// While members are leaving, they hand their data to the nodes that own
+	// it without them: a node that will own a partition once they are gone
+	// keeps what it receives for it.
+	after := n.ringWithoutLeavers(cur)
 	complete := true
 	r.newEpoch = false
 	for p := range uint32(cur.Partitions()) {
-		if ctx.Err() != nil {
-			return
+		if ctx.Err() != nil || n.placement.ring() != cur {
+			return false
 		}
 		primaries, _ := cur.PreferenceList(p)
+		future, _ := after.PreferenceList(p)
 		var err error
-		if !slices.Contains(primaries, n.cfg.ID) {
-			err = r.moveOut(ctx, p, primaries)
-		} else if r.prev != nil {
-			err = r.replaceDeparted(ctx, p, cur, primaries)
+		if !slices.Contains(primaries, n.cfg.ID) && !slices.Contains(future, n.cfg.ID) {
+			err = r.moveOut(ctx, p, cur, primaries)
+		} else if r.prev != nil && r.prev != cur {
+			err = r.sendToNewcomers(ctx, p, primaries)
 		}
-		if err != nil {
+		if errors.Is(err, errOwnerDown) || errors.Is(err, errRingChanged) {
 			complete = false
-			n.logger.Warn("ownership transfer incomplete; retrying on the next pass", "partition", p, "err", err)
+		} else if err != nil {
+			complete = false
+			n.logger.Warn("ownership transfer incomplete; retrying", "partition", p, "err", err)
 		}
 	}
 	if complete {
 		r.prev = cur
 	}
 	r.passes.Add(1)
+	return complete
 }
+
+// errOwnerDown: a partition's data waits here until all its owners are up.
+var errOwnerDown = errors.New("a primary of the partition is down")
+
+// errRingChanged: the ring changed during a transfer; nothing was dropped.
+var errRingChanged = errors.New("the ring changed")
 
 // moveOut sends partition p, which this node does not own, to its primaries
 // and drops what they all acknowledged.
-func (r *rebalancer) moveOut(ctx context.Context, p uint32, primaries []string) error {
+func (r *rebalancer) moveOut(ctx context.Context, p uint32, cur *ring.Ring, primaries []string) error {
 	n := r.n
 	if empty, err := n.partitionEmpty(p); err != nil || empty {
 		return err
 	}
 	for _, id := range primaries {
 		if !n.gossip.Alive(id) {
-			return nil // keep the copy until every primary can take it
+			return errOwnerDown // keep the copy until every primary can take it
 		}
 	}
 	sent, err := n.sendPartition(ctx, p, primaries)
@@ -118,6 +149,9 @@ func (r *rebalancer) moveOut(ctx context.Context, p uint32, primaries []string) 
 		return err
 	}
 	r.keysSent.Add(int64(len(sent)))
+	if n.placement.ring() != cur {
+		return errRingChanged // the owners it sent to may not be the owners any more
+	}
 	// This node may coordinate one of these keys again later (forwarded, or
 	// as a primary after another ring change) without the records it drops
 	// now: from then on it writes as a new actor (see Local.NewEpoch).
@@ -140,16 +174,12 @@ func (r *rebalancer) moveOut(ctx context.Context, p uint32, primaries []string) 
 	return nil
 }
 
-// replaceDeparted sends partition p to its new primaries when a primary it
-// had under the previous ring is no longer a ring member at all (so nobody
-// will hand it off), if this node is the first remaining old primary.
-func (r *rebalancer) replaceDeparted(ctx context.Context, p uint32, cur *ring.Ring, primaries []string) error {
+// sendToNewcomers sends partition p to its primaries that were not primaries
+// under the ring of the last completed pass, if this node is the first
+// primary that stayed.
+func (r *rebalancer) sendToNewcomers(ctx context.Context, p uint32, primaries []string) error {
 	n := r.n
 	before, _ := r.prev.PreferenceList(p)
-	departed := slices.ContainsFunc(before, func(id string) bool { return !slices.Contains(cur.Members(), id) })
-	if !departed {
-		return nil
-	}
 	stayed := slices.DeleteFunc(slices.Clone(primaries), func(id string) bool { return !slices.Contains(before, id) })
 	if len(stayed) == 0 || stayed[0] != n.cfg.ID {
 		return nil
@@ -158,9 +188,38 @@ func (r *rebalancer) replaceDeparted(ctx context.Context, p uint32, cur *ring.Ri
 	if len(fresh) == 0 {
 		return nil
 	}
+	for _, id := range fresh {
+		if !n.gossip.Alive(id) {
+			return errOwnerDown
+		}
+	}
 	sent, err := n.sendPartition(ctx, p, fresh)
 	r.keysSent.Add(int64(len(sent)))
 	return err
+}
+
+// ringWithoutLeavers returns cur without the members gossip reports
+// leaving, or cur itself when none is.
+func (n *Node) ringWithoutLeavers(cur *ring.Ring) *ring.Ring {
+	var staying []string
+	leaving := false
+	for _, m := range n.gossip.Members() {
+		switch {
+		case !m.InRing:
+		case m.Status == gossip.StatusLeaving:
+			leaving = true
+		default:
+			staying = append(staying, m.ID)
+		}
+	}
+	if !leaving || len(staying) == 0 {
+		return cur
+	}
+	r, err := ring.New(staying, ring.Config{Partitions: n.cfg.Partitions, N: n.cfg.Replicas})
+	if err != nil {
+		return cur
+	}
+	return r
 }
 
 // partitionEmpty reports whether this node stores no key of partition p.

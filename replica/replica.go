@@ -3,6 +3,7 @@ package replica
 import (
 	"context"
 
+	"dynakv/merkle"
 	"dynakv/versioning"
 )
 
@@ -50,4 +51,30 @@ type Transport interface {
 	// for key and has not delivered yet. For debugging, never the request
 	// path.
 	HeldHints(ctx context.Context, node string, partition uint32, key []byte) (map[string]*versioning.Set, error)
+
+	// Anti-entropy's calls (package antientropy drives them; the
+	// coordinator never makes them).
+
+	// TreeHashes answers one step of a hash-tree comparison: node's hashes
+	// of the requested nodes of its tree of partition (merkle.Answer).
+	TreeHashes(ctx context.Context, node string, partition uint32, req merkle.Request) (merkle.Response, error)
+	// TreeListing returns node's keys, with their version hashes, in the
+	// given buckets of its tree of partition.
+	TreeListing(ctx context.Context, node string, partition uint32, shape merkle.Shape, buckets []int) (*merkle.Listing, error)
+	// ExchangeStates merges each entry's state into node's copy of the key
+	// (an entry without a state only reads it) and returns node's state of
+	// every key afterwards, one per entry, in order.
+	ExchangeStates(ctx context.Context, node string, entries []KeyState) ([]KeyState, error)
+	// ReapTombstones asks node to delete each key whose stored state still
+	// equals the entry's (every sibling a tombstone), and returns, one per
+	// entry, whether it did.
+	ReapTombstones(ctx context.Context, node string, entries []KeyState) ([]bool, error)
+}
+
+// KeyState is one key's state in one partition, the unit of anti-entropy's
+// batched calls. A nil State means the key has none.
+type KeyState struct {
+	Partition uint32
+	Key       []byte
+	State     *versioning.Set
 }

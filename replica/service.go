@@ -5,11 +5,25 @@ import (
 	"errors"
 
 	"dynakv/hints"
+	"dynakv/merkle"
 	"dynakv/versioning"
 )
 
 // errNoHints is returned by PeerService's hint calls when it has no Manager.
 var errNoHints = errors.New("this node keeps no hints")
+
+// errNoAntiEntropy is returned by PeerService's anti-entropy calls when it
+// has no AntiEntropy.
+var errNoAntiEntropy = errors.New("this node runs no anti-entropy")
+
+// AntiEntropyPeer answers the anti-entropy calls other nodes make to this
+// one (package antientropy's Manager implements it).
+type AntiEntropyPeer interface {
+	TreeHashes(ctx context.Context, partition uint32, req merkle.Request) (merkle.Response, error)
+	TreeListing(ctx context.Context, partition uint32, shape merkle.Shape, buckets []int) (*merkle.Listing, error)
+	ExchangeStates(ctx context.Context, entries []KeyState) ([]KeyState, error)
+	ReapTombstones(ctx context.Context, entries []KeyState) ([]bool, error)
+}
 
 // PeerService answers the calls other nodes make to this one (it satisfies
 // transport.Handler): reads of the local replica, merges of replicated
@@ -21,6 +35,9 @@ type PeerService struct {
 	// Hints holds the hints this node stores as a fallback; nil: the node
 	// keeps none, and refuses StoreHint and HeldHints.
 	Hints *hints.Manager
+	// AntiEntropy answers tree comparisons, key exchanges and tombstone
+	// reaps; nil: the node refuses them.
+	AntiEntropy AntiEntropyPeer
 }
 
 // Read returns this node's stored state of key.
@@ -56,4 +73,40 @@ func (p PeerService) HeldHints(_ context.Context, partition uint32, key []byte) 
 		return nil, errNoHints
 	}
 	return p.Hints.Held(partition, key)
+}
+
+// TreeHashes answers one level of a tree comparison from this node's tree
+// of partition.
+func (p PeerService) TreeHashes(ctx context.Context, partition uint32, req merkle.Request) (merkle.Response, error) {
+	if p.AntiEntropy == nil {
+		return merkle.Response{}, errNoAntiEntropy
+	}
+	return p.AntiEntropy.TreeHashes(ctx, partition, req)
+}
+
+// TreeListing lists this node's keys in some buckets of its tree of
+// partition.
+func (p PeerService) TreeListing(ctx context.Context, partition uint32, shape merkle.Shape, buckets []int) (*merkle.Listing, error) {
+	if p.AntiEntropy == nil {
+		return nil, errNoAntiEntropy
+	}
+	return p.AntiEntropy.TreeListing(ctx, partition, shape, buckets)
+}
+
+// ExchangeStates merges the sent states and returns this node's states of
+// their keys afterwards.
+func (p PeerService) ExchangeStates(ctx context.Context, entries []KeyState) ([]KeyState, error) {
+	if p.AntiEntropy == nil {
+		return nil, errNoAntiEntropy
+	}
+	return p.AntiEntropy.ExchangeStates(ctx, entries)
+}
+
+// ReapTombstones deletes the keys whose states still equal the sent
+// tombstones, and says which it deleted.
+func (p PeerService) ReapTombstones(ctx context.Context, entries []KeyState) ([]bool, error) {
+	if p.AntiEntropy == nil {
+		return nil, errNoAntiEntropy
+	}
+	return p.AntiEntropy.ReapTombstones(ctx, entries)
 }

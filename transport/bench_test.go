@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"dynakv/merkle"
 	"dynakv/replica"
 	"dynakv/transport"
 	"dynakv/transport/internal/transporttest"
@@ -97,4 +98,20 @@ func (d direct) StoreHint(ctx context.Context, _, target string, p uint32, key [
 
 func (d direct) HeldHints(ctx context.Context, _ string, p uint32, key []byte) (map[string]*versioning.Set, error) {
 	return d.h.HeldHints(ctx, p, key)
+}
+
+func (d direct) TreeHashes(ctx context.Context, _ string, p uint32, req merkle.Request) (merkle.Response, error) {
+	return d.h.TreeHashes(ctx, p, req)
+}
+
+func (d direct) TreeListing(ctx context.Context, _ string, p uint32, shape merkle.Shape, buckets []int) (*merkle.Listing, error) {
+	return d.h.TreeListing(ctx, p, shape, buckets)
+}
+
+func (d direct) ExchangeStates(ctx context.Context, _ string, entries []replica.KeyState) ([]replica.KeyState, error) {
+	return d.h.ExchangeStates(ctx, entries)
+}
+
+func (d direct) ReapTombstones(ctx context.Context, _ string, entries []replica.KeyState) ([]bool, error) {
+	return d.h.ReapTombstones(ctx, entries)
 }

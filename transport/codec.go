@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"dynakv/merkle"
 	"dynakv/replica"
 	"dynakv/transport/transportpb"
 	"dynakv/versioning"
@@ -84,4 +85,48 @@ func fromHeldHints(resp *transportpb.HeldHintsResponse) (map[string]*versioning.
 		held[h.GetTarget()] = state
 	}
 	return held, nil
+}
+
+// keyStatesPB encodes a batch of key states.
+func keyStatesPB(entries []replica.KeyState) []*transportpb.KeyState {
+	out := make([]*transportpb.KeyState, len(entries))
+	for i, e := range entries {
+		out[i] = &transportpb.KeyState{Partition: e.Partition, Key: e.Key, State: encodeState(e.State)}
+	}
+	return out
+}
+
+// fromKeyStatesPB decodes a batch of key states; a nil entry is refused.
+func fromKeyStatesPB(pb []*transportpb.KeyState) ([]replica.KeyState, error) {
+	out := make([]replica.KeyState, len(pb))
+	for i, e := range pb {
+		if e == nil {
+			return nil, fmt.Errorf("entry %d is empty", i)
+		}
+		state, err := decodeState(e.GetState())
+		if err != nil {
+			return nil, fmt.Errorf("state of %q: %w", e.GetKey(), err)
+		}
+		out[i] = replica.KeyState{Partition: e.GetPartition(), Key: e.GetKey(), State: state}
+	}
+	return out, nil
+}
+
+// bucketsRequest encodes the buckets a TreeListing asks for as a listing
+// with no entries: the shape and the bucket ids, in merkle's own encoding.
+func bucketsRequest(shape merkle.Shape, buckets []int) []byte {
+	l := merkle.Listing{Shape: shape, Buckets: buckets}
+	return l.AppendBinary(nil)
+}
+
+// fromBucketsRequest decodes what bucketsRequest encoded.
+func fromBucketsRequest(b []byte) (merkle.Shape, []int, error) {
+	l, err := merkle.DecodeListing(b)
+	if err != nil {
+		return merkle.Shape{}, nil, err
+	}
+	if len(l.Entries) != 0 {
+		return merkle.Shape{}, nil, fmt.Errorf("%w: a bucket request lists %d entries", merkle.ErrMalformed, len(l.Entries))
+	}
+	return l.Shape, l.Buckets, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 
 	"dynakv/replica"
 	"dynakv/transport/transportpb"
@@ -18,15 +19,25 @@ type peer struct {
 
 	// Guarded by Client.mu.
 	refs    int  // calls running on cc
-	retired bool // replaced by a connection to a new address
+	retired bool // replaced by a new connection (new address, or failing)
 }
 
 func (p *peer) close() error { return p.cc.Close() }
 
+// failing reports whether the connection is in transient failure: its
+// last attempt to reach the peer failed and it is backing off. Such a
+// connection fails calls at once, and only tries again when its backoff
+// (up to reconnectMaxDelay) runs out, so a peer that restarted, and that
+// gossip already reports alive, would fail the first calls made to it.
+func (p *peer) failing() bool { return p.cc.GetState() == connectivity.TransientFailure }
+
 // acquire returns the connection for node's current address, creating it on
 // first use, and counts the caller in until release. When the node's address
-// changed, the old connection is retired: closed now if no call runs on it,
-// else by the release of the last one, so calls in flight finish normally.
+// changed, or its connection is failing, the old connection is retired:
+// closed now if no call runs on it, else by the release of the last one, so
+// calls in flight finish normally. A new connection dials on its first call
+// and that call waits for the attempt: a peer that is back is reached at
+// once, and one still down fails as fast as its connection is refused.
 func (c *Client) acquire(node string) (*peer, error) {
 	addr, ok := c.cfg.Resolver.Addr(node)
 	if !ok || addr == "" {
@@ -49,8 +60,10 @@ func (c *Client) acquireLocked(node, addr string) (p, stale *peer, err error) {
 		return nil, nil, ErrClosed
 	}
 	p = c.peers[node]
-	if p != nil && p.addr != addr {
-		c.cfg.Logger.Info("transport: peer address changed; reconnecting", "peer", node, "from", p.addr, "to", addr)
+	if p != nil && (p.addr != addr || p.failing()) {
+		if p.addr != addr {
+			c.cfg.Logger.Info("transport: peer address changed; reconnecting", "peer", node, "from", p.addr, "to", addr)
+		}
 		delete(c.peers, node)
 		p.retired = true
 		if p.refs == 0 {

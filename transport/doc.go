@@ -9,7 +9,8 @@
 // reached the peer (gRPC's transparent retry covers only calls that never
 // left this node): whether to try another replica is the caller's decision.
 // Key states cross the wire in the versioning package's own binary encoding,
-// so a node never sees memory that belongs to another.
+// and hash-tree messages in the merkle package's, so a node never sees
+// memory that belongs to another.
 //
 // What crosses a hop unchanged:
 //   - the caller's deadline and cancellation (gRPC propagates them);
@@ -19,15 +20,20 @@
 //     (match them with errors.As and errors.Is; the error is wrapped with the
 //     call that failed).
 //
+// A connection whose last attempt to reach its peer failed is replaced on
+// the next call, whose attempt that call waits for: a peer that restarted
+// is reached by the first call made to it, not only once a backoff ran out.
+//
 // What the Client adds: errors that wrap replica.ErrUnreachable when the peer
 // was not reached at all (unknown node id, connection refused, connection
 // lost, peer shutting down, or a peer that speaks another protocol version,
 // which also wraps ErrProtocolMismatch); errors that wrap
 // context.DeadlineExceeded or context.Canceled when the caller's ctx ended
 // first; errors that wrap ErrUnimplemented when the peer runs an older
-// release without the call (StoreHint and HeldHints were added within
-// protocol version 1). Any other error the peer's handler returned arrives
-// with the peer's message and never counts as unreachable.
+// release without the call (StoreHint and HeldHints, then the anti-entropy
+// calls TreeHashes, TreeListing, ExchangeStates and ReapTombstones, were
+// added within protocol version 1). Any other error the peer's handler
+// returned arrives with the peer's message and never counts as unreachable.
 //
 // Every call carries ProtocolVersion in the "dynakv-protocol-version" gRPC
 // metadata header; a Server refuses any other version with a message naming

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 
+	"dynakv/merkle"
 	"dynakv/replica"
 	"dynakv/versioning"
 )
@@ -31,4 +32,18 @@ type Handler interface {
 	// holds for key and has not delivered yet; targets without hints for key
 	// are absent. For debugging, never the request path.
 	HeldHints(ctx context.Context, partition uint32, key []byte) (map[string]*versioning.Set, error)
+
+	// Anti-entropy (replica.AntiEntropyPeer).
+
+	// TreeHashes answers one level of a tree comparison with this node's
+	// tree of partition; a tree not built yet is an error.
+	TreeHashes(ctx context.Context, partition uint32, req merkle.Request) (merkle.Response, error)
+	// TreeListing lists this node's keys and versions in the buckets.
+	TreeListing(ctx context.Context, partition uint32, shape merkle.Shape, buckets []int) (*merkle.Listing, error)
+	// ExchangeStates merges each entry's state (none: only read) into this
+	// node's copy and returns the key's state afterwards, one per entry.
+	ExchangeStates(ctx context.Context, entries []replica.KeyState) ([]replica.KeyState, error)
+	// ReapTombstones deletes each key whose state still equals the entry's
+	// tombstones and returns, one per entry, whether it did.
+	ReapTombstones(ctx context.Context, entries []replica.KeyState) ([]bool, error)
 }

@@ -84,3 +84,15 @@ func (s *service) fail(op string, key []byte, err error) error {
 	s.logger.Debug("transport: handler failed", "op", op, "key", string(key), "err", err)
 	return rpcerr.Encode(err)
 }
+
+// failPartition is fail for a call about a whole partition.
+func (s *service) failPartition(op string, partition uint32, err error) error {
+	s.logger.Debug("transport: handler failed", "op", op, "partition", partition, "err", err)
+	return rpcerr.Encode(err)
+}
+
+// failBatch is fail for a call about a batch of keys.
+func (s *service) failBatch(op string, entries int, err error) error {
+	s.logger.Debug("transport: handler failed", "op", op, "entries", entries, "err", err)
+	return rpcerr.Encode(err)
+}

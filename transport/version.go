@@ -26,6 +26,9 @@ import (
 //	   StoreHint and HeldHints, for hinted handoff. A version-1 node that
 //	   predates them answers UNIMPLEMENTED, which the Client reports as an
 //	   error wrapping ErrUnimplemented (not unreachable).
+//	   Later still, the same way: TreeHashes, TreeListing, ExchangeStates
+//	   and ReapTombstones, for anti-entropy; tree messages in package
+//	   merkle's own format-versioned encoding.
 const ProtocolVersion uint32 = 1
 
 // versionHeader is the gRPC metadata key that carries the caller's protocol

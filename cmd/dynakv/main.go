@@ -49,6 +49,8 @@ as DYNAKV_<FLAG>, e.g. DYNAKV_ENDPOINT or DYNAKV_MAX_SIBLINGS.`,
 		newLeaveCmd(),
 		newRemoveCmd(),
 		newHealthCmd(),
+		newRepairCmd(),
+		newStatusCmd(),
 		newBenchCmd(),
 	)
 	return root

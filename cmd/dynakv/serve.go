@@ -49,6 +49,10 @@ func newServeCmd() *cobra.Command {
 	f.DurationVar(&cfg.HintWindow, "hint-window", cfg.HintWindow, "hints for a down node older than this are dropped (anti-entropy repairs those keys)")
 	f.Int64Var(&cfg.MaxHintBytes, "max-hint-bytes", cfg.MaxHintBytes, "most bytes of hints kept for one down node; past it, writes for that node are not hinted")
 	f.Float64Var(&cfg.HintRate, "hint-rate", cfg.HintRate, "hints per second delivered to a node that came back (0: unlimited)")
+	f.DurationVar(&cfg.AAEInterval, "aae-interval", cfg.AAEInterval, "anti-entropy: time between two comparisons of a partition with another replica, jittered (0: only on demand, dynakv repair)")
+	f.Float64Var(&cfg.AAERate, "aae-rate", cfg.AAERate, "anti-entropy: keys per second repaired or reaped at most (0: unlimited)")
+	f.Float64Var(&cfg.AAEScanRate, "aae-scan-rate", cfg.AAEScanRate, "anti-entropy: keys per second read from storage to build hash trees and list keys (0: unlimited)")
+	f.DurationVar(&cfg.TombstoneGrace, "tombstone-grace", cfg.TombstoneGrace, "a deleted key's tombstone is kept at least this long, then removed once every replica holds it; must exceed --hint-window")
 	f.BoolVar(&cfg.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP address")
 	logs.register(cmd, "info")
 	return cmd

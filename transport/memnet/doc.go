@@ -17,7 +17,8 @@
 // Partition, Isolate and Heal cut and mend links; Down and Up kill and revive
 // nodes; SetDelay slows a link (a delay past the caller's deadline ends the
 // call with context.DeadlineExceeded); DropReplicate silently loses
-// Replicate calls (and no others: a StoreHint is never dropped) on a link;
+// Replicate calls (and no others: neither a StoreHint nor anti-entropy's
+// calls are ever dropped) on a link;
 // Intercept adds any other fault. A call that cannot reach its peer fails at
 // once with an error wrapping replica.ErrUnreachable.
 //

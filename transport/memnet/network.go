@@ -15,6 +15,12 @@ const (
 	OpCoordinate = "coordinate"
 	OpStoreHint  = "store-hint"
 	OpHeldHints  = "held-hints"
+
+	// Anti-entropy's calls.
+	OpTreeHashes     = "tree-hashes"
+	OpTreeListing    = "tree-listing"
+	OpExchangeStates = "exchange-states"
+	OpReapTombstones = "reap-tombstones"
 )
 
 // Network is an in-memory network of nodes. The zero value is not usable:

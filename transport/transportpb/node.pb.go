@@ -15,8 +15,9 @@
 //   - hinted handoff: StoreHint and HeldHints exist (a hint is a KeyState
 //     for a node that was down); a fallback delivers hints with Replicate,
 //     and would use ReplicateBatch once it exists;
-//   - anti-entropy: a bidirectional TreeExchange stream of per-partition
-//     hash-tree levels, ending in KeyState pushes for the ranges that differ;
+//   - anti-entropy: TreeHashes, TreeListing, ExchangeStates and
+//     ReapTombstones exist (unary calls: a tree walk is a handful of round
+//     trips, each small, so a stream would buy nothing);
 //   - partition streaming: a server-streaming StreamPartition that sends
 //     KeyState chunks of one partition, resumable from the last key sent.
 
@@ -675,6 +676,384 @@ func (x *HeldHint) GetState() []byte {
 	return nil
 }
 
+type TreeHashesRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	// merkle.Request.AppendBinary (format-versioned; names the tree's shape).
+	Request       []byte `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TreeHashesRequest) Reset() {
+	*x = TreeHashesRequest{}
+	mi := &file_node_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TreeHashesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TreeHashesRequest) ProtoMessage() {}
+
+func (x *TreeHashesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TreeHashesRequest.ProtoReflect.Descriptor instead.
+func (*TreeHashesRequest) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TreeHashesRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *TreeHashesRequest) GetRequest() []byte {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+type TreeHashesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// merkle.Response.AppendBinary.
+	Response      []byte `protobuf:"bytes,1,opt,name=response,proto3" json:"response,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TreeHashesResponse) Reset() {
+	*x = TreeHashesResponse{}
+	mi := &file_node_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TreeHashesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TreeHashesResponse) ProtoMessage() {}
+
+func (x *TreeHashesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TreeHashesResponse.ProtoReflect.Descriptor instead.
+func (*TreeHashesResponse) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *TreeHashesResponse) GetResponse() []byte {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+type TreeListingRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	// merkle.Listing.AppendBinary of a listing with no entries: the shape
+	// and the buckets to list.
+	Buckets       []byte `protobuf:"bytes,2,opt,name=buckets,proto3" json:"buckets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TreeListingRequest) Reset() {
+	*x = TreeListingRequest{}
+	mi := &file_node_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TreeListingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TreeListingRequest) ProtoMessage() {}
+
+func (x *TreeListingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TreeListingRequest.ProtoReflect.Descriptor instead.
+func (*TreeListingRequest) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TreeListingRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *TreeListingRequest) GetBuckets() []byte {
+	if x != nil {
+		return x.Buckets
+	}
+	return nil
+}
+
+type TreeListingResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// merkle.Listing.AppendBinary of the peer's keys in those buckets.
+	Listing       []byte `protobuf:"bytes,1,opt,name=listing,proto3" json:"listing,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TreeListingResponse) Reset() {
+	*x = TreeListingResponse{}
+	mi := &file_node_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TreeListingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TreeListingResponse) ProtoMessage() {}
+
+func (x *TreeListingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TreeListingResponse.ProtoReflect.Descriptor instead.
+func (*TreeListingResponse) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *TreeListingResponse) GetListing() []byte {
+	if x != nil {
+		return x.Listing
+	}
+	return nil
+}
+
+type ExchangeStatesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Keys of any partitions; an empty state only reads the key.
+	Entries       []*KeyState `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExchangeStatesRequest) Reset() {
+	*x = ExchangeStatesRequest{}
+	mi := &file_node_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExchangeStatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExchangeStatesRequest) ProtoMessage() {}
+
+func (x *ExchangeStatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExchangeStatesRequest.ProtoReflect.Descriptor instead.
+func (*ExchangeStatesRequest) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ExchangeStatesRequest) GetEntries() []*KeyState {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+type ExchangeStatesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per request entry, in its order: the peer's state of the key after
+	// the merge (empty when it has none).
+	Entries       []*KeyState `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExchangeStatesResponse) Reset() {
+	*x = ExchangeStatesResponse{}
+	mi := &file_node_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExchangeStatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExchangeStatesResponse) ProtoMessage() {}
+
+func (x *ExchangeStatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExchangeStatesResponse.ProtoReflect.Descriptor instead.
+func (*ExchangeStatesResponse) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ExchangeStatesResponse) GetEntries() []*KeyState {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+type ReapTombstonesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The states the caller expects the peer to hold, each all tombstones.
+	Entries       []*KeyState `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReapTombstonesRequest) Reset() {
+	*x = ReapTombstonesRequest{}
+	mi := &file_node_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReapTombstonesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReapTombstonesRequest) ProtoMessage() {}
+
+func (x *ReapTombstonesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReapTombstonesRequest.ProtoReflect.Descriptor instead.
+func (*ReapTombstonesRequest) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ReapTombstonesRequest) GetEntries() []*KeyState {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+type ReapTombstonesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per request entry, in its order: whether the peer deleted the key.
+	Reaped        []bool `protobuf:"varint,1,rep,packed,name=reaped,proto3" json:"reaped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReapTombstonesResponse) Reset() {
+	*x = ReapTombstonesResponse{}
+	mi := &file_node_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReapTombstonesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReapTombstonesResponse) ProtoMessage() {}
+
+func (x *ReapTombstonesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReapTombstonesResponse.ProtoReflect.Descriptor instead.
+func (*ReapTombstonesResponse) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ReapTombstonesResponse) GetReaped() []bool {
+	if x != nil {
+		return x.Reaped
+	}
+	return nil
+}
+
 var File_node_proto protoreflect.FileDescriptor
 
 const file_node_proto_rawDesc = "" +
@@ -715,14 +1094,37 @@ const file_node_proto_rawDesc = "" +
 	"\x05hints\x18\x01 \x03(\v2\x1d.dynakv.transport.v1.HeldHintR\x05hints\"8\n" +
 	"\bHeldHint\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12\x14\n" +
-	"\x05state\x18\x02 \x01(\fR\x05state2\xc6\x03\n" +
+	"\x05state\x18\x02 \x01(\fR\x05state\"K\n" +
+	"\x11TreeHashesRequest\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x18\n" +
+	"\arequest\x18\x02 \x01(\fR\arequest\"0\n" +
+	"\x12TreeHashesResponse\x12\x1a\n" +
+	"\bresponse\x18\x01 \x01(\fR\bresponse\"L\n" +
+	"\x12TreeListingRequest\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x18\n" +
+	"\abuckets\x18\x02 \x01(\fR\abuckets\"/\n" +
+	"\x13TreeListingResponse\x12\x18\n" +
+	"\alisting\x18\x01 \x01(\fR\alisting\"P\n" +
+	"\x15ExchangeStatesRequest\x127\n" +
+	"\aentries\x18\x01 \x03(\v2\x1d.dynakv.transport.v1.KeyStateR\aentries\"Q\n" +
+	"\x16ExchangeStatesResponse\x127\n" +
+	"\aentries\x18\x01 \x03(\v2\x1d.dynakv.transport.v1.KeyStateR\aentries\"P\n" +
+	"\x15ReapTombstonesRequest\x127\n" +
+	"\aentries\x18\x01 \x03(\v2\x1d.dynakv.transport.v1.KeyStateR\aentries\"0\n" +
+	"\x16ReapTombstonesResponse\x12\x16\n" +
+	"\x06reaped\x18\x01 \x03(\bR\x06reaped2\xdd\x06\n" +
 	"\x04Node\x12K\n" +
 	"\x04Read\x12 .dynakv.transport.v1.ReadRequest\x1a!.dynakv.transport.v1.ReadResponse\x12Z\n" +
 	"\tReplicate\x12%.dynakv.transport.v1.ReplicateRequest\x1a&.dynakv.transport.v1.ReplicateResponse\x12]\n" +
 	"\n" +
 	"Coordinate\x12&.dynakv.transport.v1.CoordinateRequest\x1a'.dynakv.transport.v1.CoordinateResponse\x12Z\n" +
 	"\tStoreHint\x12%.dynakv.transport.v1.StoreHintRequest\x1a&.dynakv.transport.v1.StoreHintResponse\x12Z\n" +
-	"\tHeldHints\x12%.dynakv.transport.v1.HeldHintsRequest\x1a&.dynakv.transport.v1.HeldHintsResponseB\x1eZ\x1cdynakv/transport/transportpbb\x06proto3"
+	"\tHeldHints\x12%.dynakv.transport.v1.HeldHintsRequest\x1a&.dynakv.transport.v1.HeldHintsResponse\x12]\n" +
+	"\n" +
+	"TreeHashes\x12&.dynakv.transport.v1.TreeHashesRequest\x1a'.dynakv.transport.v1.TreeHashesResponse\x12`\n" +
+	"\vTreeListing\x12'.dynakv.transport.v1.TreeListingRequest\x1a(.dynakv.transport.v1.TreeListingResponse\x12i\n" +
+	"\x0eExchangeStates\x12*.dynakv.transport.v1.ExchangeStatesRequest\x1a+.dynakv.transport.v1.ExchangeStatesResponse\x12i\n" +
+	"\x0eReapTombstones\x12*.dynakv.transport.v1.ReapTombstonesRequest\x1a+.dynakv.transport.v1.ReapTombstonesResponseB\x1eZ\x1cdynakv/transport/transportpbb\x06proto3"
 
 var (
 	file_node_proto_rawDescOnce sync.Once
@@ -736,42 +1138,61 @@ func file_node_proto_rawDescGZIP() []byte {
 	return file_node_proto_rawDescData
 }
 
-var file_node_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_node_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_node_proto_goTypes = []any{
-	(*KeyState)(nil),            // 0: dynakv.transport.v1.KeyState
-	(*ReadRequest)(nil),         // 1: dynakv.transport.v1.ReadRequest
-	(*ReadResponse)(nil),        // 2: dynakv.transport.v1.ReadResponse
-	(*ReplicateRequest)(nil),    // 3: dynakv.transport.v1.ReplicateRequest
-	(*ReplicateResponse)(nil),   // 4: dynakv.transport.v1.ReplicateResponse
-	(*CoordinateRequest)(nil),   // 5: dynakv.transport.v1.CoordinateRequest
-	(*CoordinateResponse)(nil),  // 6: dynakv.transport.v1.CoordinateResponse
-	(*StoreHintRequest)(nil),    // 7: dynakv.transport.v1.StoreHintRequest
-	(*StoreHintResponse)(nil),   // 8: dynakv.transport.v1.StoreHintResponse
-	(*HeldHintsRequest)(nil),    // 9: dynakv.transport.v1.HeldHintsRequest
-	(*HeldHintsResponse)(nil),   // 10: dynakv.transport.v1.HeldHintsResponse
-	(*HeldHint)(nil),            // 11: dynakv.transport.v1.HeldHint
-	(*durationpb.Duration)(nil), // 12: google.protobuf.Duration
+	(*KeyState)(nil),               // 0: dynakv.transport.v1.KeyState
+	(*ReadRequest)(nil),            // 1: dynakv.transport.v1.ReadRequest
+	(*ReadResponse)(nil),           // 2: dynakv.transport.v1.ReadResponse
+	(*ReplicateRequest)(nil),       // 3: dynakv.transport.v1.ReplicateRequest
+	(*ReplicateResponse)(nil),      // 4: dynakv.transport.v1.ReplicateResponse
+	(*CoordinateRequest)(nil),      // 5: dynakv.transport.v1.CoordinateRequest
+	(*CoordinateResponse)(nil),     // 6: dynakv.transport.v1.CoordinateResponse
+	(*StoreHintRequest)(nil),       // 7: dynakv.transport.v1.StoreHintRequest
+	(*StoreHintResponse)(nil),      // 8: dynakv.transport.v1.StoreHintResponse
+	(*HeldHintsRequest)(nil),       // 9: dynakv.transport.v1.HeldHintsRequest
+	(*HeldHintsResponse)(nil),      // 10: dynakv.transport.v1.HeldHintsResponse
+	(*HeldHint)(nil),               // 11: dynakv.transport.v1.HeldHint
+	(*TreeHashesRequest)(nil),      // 12: dynakv.transport.v1.TreeHashesRequest
+	(*TreeHashesResponse)(nil),     // 13: dynakv.transport.v1.TreeHashesResponse
+	(*TreeListingRequest)(nil),     // 14: dynakv.transport.v1.TreeListingRequest
+	(*TreeListingResponse)(nil),    // 15: dynakv.transport.v1.TreeListingResponse
+	(*ExchangeStatesRequest)(nil),  // 16: dynakv.transport.v1.ExchangeStatesRequest
+	(*ExchangeStatesResponse)(nil), // 17: dynakv.transport.v1.ExchangeStatesResponse
+	(*ReapTombstonesRequest)(nil),  // 18: dynakv.transport.v1.ReapTombstonesRequest
+	(*ReapTombstonesResponse)(nil), // 19: dynakv.transport.v1.ReapTombstonesResponse
+	(*durationpb.Duration)(nil),    // 20: google.protobuf.Duration
 }
 var file_node_proto_depIdxs = []int32{
 	0,  // 0: dynakv.transport.v1.ReplicateRequest.entry:type_name -> dynakv.transport.v1.KeyState
-	12, // 1: dynakv.transport.v1.CoordinateRequest.timeout:type_name -> google.protobuf.Duration
+	20, // 1: dynakv.transport.v1.CoordinateRequest.timeout:type_name -> google.protobuf.Duration
 	0,  // 2: dynakv.transport.v1.StoreHintRequest.entry:type_name -> dynakv.transport.v1.KeyState
 	11, // 3: dynakv.transport.v1.HeldHintsResponse.hints:type_name -> dynakv.transport.v1.HeldHint
-	1,  // 4: dynakv.transport.v1.Node.Read:input_type -> dynakv.transport.v1.ReadRequest
-	3,  // 5: dynakv.transport.v1.Node.Replicate:input_type -> dynakv.transport.v1.ReplicateRequest
-	5,  // 6: dynakv.transport.v1.Node.Coordinate:input_type -> dynakv.transport.v1.CoordinateRequest
-	7,  // 7: dynakv.transport.v1.Node.StoreHint:input_type -> dynakv.transport.v1.StoreHintRequest
-	9,  // 8: dynakv.transport.v1.Node.HeldHints:input_type -> dynakv.transport.v1.HeldHintsRequest
-	2,  // 9: dynakv.transport.v1.Node.Read:output_type -> dynakv.transport.v1.ReadResponse
-	4,  // 10: dynakv.transport.v1.Node.Replicate:output_type -> dynakv.transport.v1.ReplicateResponse
-	6,  // 11: dynakv.transport.v1.Node.Coordinate:output_type -> dynakv.transport.v1.CoordinateResponse
-	8,  // 12: dynakv.transport.v1.Node.StoreHint:output_type -> dynakv.transport.v1.StoreHintResponse
-	10, // 13: dynakv.transport.v1.Node.HeldHints:output_type -> dynakv.transport.v1.HeldHintsResponse
-	9,  // [9:14] is the sub-list for method output_type
-	4,  // [4:9] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	0,  // 4: dynakv.transport.v1.ExchangeStatesRequest.entries:type_name -> dynakv.transport.v1.KeyState
+	0,  // 5: dynakv.transport.v1.ExchangeStatesResponse.entries:type_name -> dynakv.transport.v1.KeyState
+	0,  // 6: dynakv.transport.v1.ReapTombstonesRequest.entries:type_name -> dynakv.transport.v1.KeyState
+	1,  // 7: dynakv.transport.v1.Node.Read:input_type -> dynakv.transport.v1.ReadRequest
+	3,  // 8: dynakv.transport.v1.Node.Replicate:input_type -> dynakv.transport.v1.ReplicateRequest
+	5,  // 9: dynakv.transport.v1.Node.Coordinate:input_type -> dynakv.transport.v1.CoordinateRequest
+	7,  // 10: dynakv.transport.v1.Node.StoreHint:input_type -> dynakv.transport.v1.StoreHintRequest
+	9,  // 11: dynakv.transport.v1.Node.HeldHints:input_type -> dynakv.transport.v1.HeldHintsRequest
+	12, // 12: dynakv.transport.v1.Node.TreeHashes:input_type -> dynakv.transport.v1.TreeHashesRequest
+	14, // 13: dynakv.transport.v1.Node.TreeListing:input_type -> dynakv.transport.v1.TreeListingRequest
+	16, // 14: dynakv.transport.v1.Node.ExchangeStates:input_type -> dynakv.transport.v1.ExchangeStatesRequest
+	18, // 15: dynakv.transport.v1.Node.ReapTombstones:input_type -> dynakv.transport.v1.ReapTombstonesRequest
+	2,  // 16: dynakv.transport.v1.Node.Read:output_type -> dynakv.transport.v1.ReadResponse
+	4,  // 17: dynakv.transport.v1.Node.Replicate:output_type -> dynakv.transport.v1.ReplicateResponse
+	6,  // 18: dynakv.transport.v1.Node.Coordinate:output_type -> dynakv.transport.v1.CoordinateResponse
+	8,  // 19: dynakv.transport.v1.Node.StoreHint:output_type -> dynakv.transport.v1.StoreHintResponse
+	10, // 20: dynakv.transport.v1.Node.HeldHints:output_type -> dynakv.transport.v1.HeldHintsResponse
+	13, // 21: dynakv.transport.v1.Node.TreeHashes:output_type -> dynakv.transport.v1.TreeHashesResponse
+	15, // 22: dynakv.transport.v1.Node.TreeListing:output_type -> dynakv.transport.v1.TreeListingResponse
+	17, // 23: dynakv.transport.v1.Node.ExchangeStates:output_type -> dynakv.transport.v1.ExchangeStatesResponse
+	19, // 24: dynakv.transport.v1.Node.ReapTombstones:output_type -> dynakv.transport.v1.ReapTombstonesResponse
+	16, // [16:25] is the sub-list for method output_type
+	7,  // [7:16] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_node_proto_init() }
@@ -785,7 +1206,7 @@ func file_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_node_proto_rawDesc), len(file_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -15,8 +15,9 @@
 //   - hinted handoff: StoreHint and HeldHints exist (a hint is a KeyState
 //     for a node that was down); a fallback delivers hints with Replicate,
 //     and would use ReplicateBatch once it exists;
-//   - anti-entropy: a bidirectional TreeExchange stream of per-partition
-//     hash-tree levels, ending in KeyState pushes for the ranges that differ;
+//   - anti-entropy: TreeHashes, TreeListing, ExchangeStates and
+//     ReapTombstones exist (unary calls: a tree walk is a handful of round
+//     trips, each small, so a stream would buy nothing);
 //   - partition streaming: a server-streaming StreamPartition that sends
 //     KeyState chunks of one partition, resumable from the last key sent.
 
@@ -41,11 +42,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Node_Read_FullMethodName       = "/dynakv.transport.v1.Node/Read"
-	Node_Replicate_FullMethodName  = "/dynakv.transport.v1.Node/Replicate"
-	Node_Coordinate_FullMethodName = "/dynakv.transport.v1.Node/Coordinate"
-	Node_StoreHint_FullMethodName  = "/dynakv.transport.v1.Node/StoreHint"
-	Node_HeldHints_FullMethodName  = "/dynakv.transport.v1.Node/HeldHints"
+	Node_Read_FullMethodName           = "/dynakv.transport.v1.Node/Read"
+	Node_Replicate_FullMethodName      = "/dynakv.transport.v1.Node/Replicate"
+	Node_Coordinate_FullMethodName     = "/dynakv.transport.v1.Node/Coordinate"
+	Node_StoreHint_FullMethodName      = "/dynakv.transport.v1.Node/StoreHint"
+	Node_HeldHints_FullMethodName      = "/dynakv.transport.v1.Node/HeldHints"
+	Node_TreeHashes_FullMethodName     = "/dynakv.transport.v1.Node/TreeHashes"
+	Node_TreeListing_FullMethodName    = "/dynakv.transport.v1.Node/TreeListing"
+	Node_ExchangeStates_FullMethodName = "/dynakv.transport.v1.Node/ExchangeStates"
+	Node_ReapTombstones_FullMethodName = "/dynakv.transport.v1.Node/ReapTombstones"
 )
 
 // NodeClient is the client API for Node service.
@@ -72,6 +77,23 @@ type NodeClient interface {
 	// HeldHints lists the undelivered hints the peer holds for one key, per
 	// target, for debugging. A node that predates it answers UNIMPLEMENTED.
 	HeldHints(ctx context.Context, in *HeldHintsRequest, opts ...grpc.CallOption) (*HeldHintsResponse, error)
+	// Anti-entropy (package antientropy). Added after version 1 without a
+	// bump: a node that predates them answers UNIMPLEMENTED.
+	//
+	// TreeHashes answers one level of a hash-tree comparison: the peer's
+	// hashes of the requested nodes of its tree of one partition.
+	TreeHashes(ctx context.Context, in *TreeHashesRequest, opts ...grpc.CallOption) (*TreeHashesResponse, error)
+	// TreeListing lists the peer's keys, with their version hashes, in some
+	// buckets of its tree of one partition.
+	TreeListing(ctx context.Context, in *TreeListingRequest, opts ...grpc.CallOption) (*TreeListingResponse, error)
+	// ExchangeStates merges each sent state into the peer's copy of its key
+	// (an entry without a state only reads) and returns the peer's state of
+	// every key afterwards, in the request's order.
+	ExchangeStates(ctx context.Context, in *ExchangeStatesRequest, opts ...grpc.CallOption) (*ExchangeStatesResponse, error)
+	// ReapTombstones deletes each key whose stored state still equals the
+	// sent one, all of whose siblings are tombstones, and says which it
+	// deleted, in the request's order.
+	ReapTombstones(ctx context.Context, in *ReapTombstonesRequest, opts ...grpc.CallOption) (*ReapTombstonesResponse, error)
 }
 
 type nodeClient struct {
@@ -132,6 +154,46 @@ func (c *nodeClient) HeldHints(ctx context.Context, in *HeldHintsRequest, opts .
 	return out, nil
 }
 
+func (c *nodeClient) TreeHashes(ctx context.Context, in *TreeHashesRequest, opts ...grpc.CallOption) (*TreeHashesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TreeHashesResponse)
+	err := c.cc.Invoke(ctx, Node_TreeHashes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nodeClient) TreeListing(ctx context.Context, in *TreeListingRequest, opts ...grpc.CallOption) (*TreeListingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TreeListingResponse)
+	err := c.cc.Invoke(ctx, Node_TreeListing_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nodeClient) ExchangeStates(ctx context.Context, in *ExchangeStatesRequest, opts ...grpc.CallOption) (*ExchangeStatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExchangeStatesResponse)
+	err := c.cc.Invoke(ctx, Node_ExchangeStates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nodeClient) ReapTombstones(ctx context.Context, in *ReapTombstonesRequest, opts ...grpc.CallOption) (*ReapTombstonesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReapTombstonesResponse)
+	err := c.cc.Invoke(ctx, Node_ReapTombstones_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NodeServer is the server API for Node service.
 // All implementations must embed UnimplementedNodeServer
 // for forward compatibility.
@@ -156,6 +218,23 @@ type NodeServer interface {
 	// HeldHints lists the undelivered hints the peer holds for one key, per
 	// target, for debugging. A node that predates it answers UNIMPLEMENTED.
 	HeldHints(context.Context, *HeldHintsRequest) (*HeldHintsResponse, error)
+	// Anti-entropy (package antientropy). Added after version 1 without a
+	// bump: a node that predates them answers UNIMPLEMENTED.
+	//
+	// TreeHashes answers one level of a hash-tree comparison: the peer's
+	// hashes of the requested nodes of its tree of one partition.
+	TreeHashes(context.Context, *TreeHashesRequest) (*TreeHashesResponse, error)
+	// TreeListing lists the peer's keys, with their version hashes, in some
+	// buckets of its tree of one partition.
+	TreeListing(context.Context, *TreeListingRequest) (*TreeListingResponse, error)
+	// ExchangeStates merges each sent state into the peer's copy of its key
+	// (an entry without a state only reads) and returns the peer's state of
+	// every key afterwards, in the request's order.
+	ExchangeStates(context.Context, *ExchangeStatesRequest) (*ExchangeStatesResponse, error)
+	// ReapTombstones deletes each key whose stored state still equals the
+	// sent one, all of whose siblings are tombstones, and says which it
+	// deleted, in the request's order.
+	ReapTombstones(context.Context, *ReapTombstonesRequest) (*ReapTombstonesResponse, error)
 	mustEmbedUnimplementedNodeServer()
 }
 
@@ -180,6 +259,18 @@ func (UnimplementedNodeServer) StoreHint(context.Context, *StoreHintRequest) (*S
 }
 func (UnimplementedNodeServer) HeldHints(context.Context, *HeldHintsRequest) (*HeldHintsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method HeldHints not implemented")
+}
+func (UnimplementedNodeServer) TreeHashes(context.Context, *TreeHashesRequest) (*TreeHashesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TreeHashes not implemented")
+}
+func (UnimplementedNodeServer) TreeListing(context.Context, *TreeListingRequest) (*TreeListingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TreeListing not implemented")
+}
+func (UnimplementedNodeServer) ExchangeStates(context.Context, *ExchangeStatesRequest) (*ExchangeStatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExchangeStates not implemented")
+}
+func (UnimplementedNodeServer) ReapTombstones(context.Context, *ReapTombstonesRequest) (*ReapTombstonesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReapTombstones not implemented")
 }
 func (UnimplementedNodeServer) mustEmbedUnimplementedNodeServer() {}
 func (UnimplementedNodeServer) testEmbeddedByValue()              {}
@@ -292,6 +383,78 @@ func _Node_HeldHints_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Node_TreeHashes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TreeHashesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NodeServer).TreeHashes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Node_TreeHashes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NodeServer).TreeHashes(ctx, req.(*TreeHashesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Node_TreeListing_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TreeListingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NodeServer).TreeListing(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Node_TreeListing_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NodeServer).TreeListing(ctx, req.(*TreeListingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Node_ExchangeStates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExchangeStatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NodeServer).ExchangeStates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Node_ExchangeStates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NodeServer).ExchangeStates(ctx, req.(*ExchangeStatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Node_ReapTombstones_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReapTombstonesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NodeServer).ReapTombstones(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Node_ReapTombstones_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NodeServer).ReapTombstones(ctx, req.(*ReapTombstonesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Node_ServiceDesc is the grpc.ServiceDesc for Node service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -318,6 +481,22 @@ var Node_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "HeldHints",
 			Handler:    _Node_HeldHints_Handler,
+		},
+		{
+			MethodName: "TreeHashes",
+			Handler:    _Node_TreeHashes_Handler,
+		},
+		{
+			MethodName: "TreeListing",
+			Handler:    _Node_TreeListing_Handler,
+		},
+		{
+			MethodName: "ExchangeStates",
+			Handler:    _Node_ExchangeStates_Handler,
+		},
+		{
+			MethodName: "ReapTombstones",
+			Handler:    _Node_ReapTombstones_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -5,11 +5,15 @@
 package transporttest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 
+	"dynakv/merkle"
 	"dynakv/replica"
 	"dynakv/versioning"
 )
@@ -18,8 +22,9 @@ import (
 type Handler struct {
 	// Hook, when set, runs first in every call with the call's ctx and
 	// operation ("read", "replicate", "coordinate", "store-hint",
-	// "held-hints", as memnet's Op names); a non-nil error is returned as
-	// the call's error.
+	// "held-hints", "tree-hashes", "tree-listing", "exchange-states",
+	// "reap-tombstones", as memnet's Op names); a non-nil error is
+	// returned as the call's error.
 	Hook func(ctx context.Context, op string) error
 
 	mu        sync.Mutex
@@ -119,6 +124,76 @@ func (h *Handler) HeldHints(ctx context.Context, _ uint32, key []byte) (map[stri
 	return held, nil
 }
 
+// TreeHashes answers from a tree of the request's shape over every stored
+// key (partitions are not told apart).
+func (h *Handler) TreeHashes(ctx context.Context, _ uint32, req merkle.Request) (merkle.Response, error) {
+	if err := h.enter(ctx, "tree-hashes"); err != nil {
+		return merkle.Response{}, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, err := merkle.New(req.Shape)
+	if err != nil {
+		return merkle.Response{}, err
+	}
+	for k, s := range h.states {
+		t.Insert([]byte(k), merkle.VersionHash(s))
+	}
+	return merkle.Answer(t, req)
+}
+
+// TreeListing lists the stored keys in buckets, in key order.
+func (h *Handler) TreeListing(ctx context.Context, _ uint32, shape merkle.Shape, buckets []int) (*merkle.Listing, error) {
+	if err := h.enter(ctx, "tree-listing"); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l := &merkle.Listing{Shape: shape, Buckets: buckets}
+	for _, k := range slices.Sorted(maps.Keys(h.states)) {
+		if _, ok := slices.BinarySearch(buckets, shape.BucketOf([]byte(k))); ok && !h.states[k].IsEmpty() {
+			l.Entries = append(l.Entries, merkle.Entry{Key: []byte(k), Version: merkle.VersionHash(h.states[k])})
+		}
+	}
+	return l, nil
+}
+
+// ExchangeStates merges each entry into the stored state and returns the
+// result.
+func (h *Handler) ExchangeStates(ctx context.Context, entries []replica.KeyState) ([]replica.KeyState, error) {
+	if err := h.enter(ctx, "exchange-states"); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]replica.KeyState, len(entries))
+	for i, e := range entries {
+		merged := versioning.Merge(h.states[string(e.Key)], e.State)
+		if !merged.IsEmpty() {
+			h.states[string(e.Key)] = merged
+		}
+		out[i] = replica.KeyState{Partition: e.Partition, Key: bytes.Clone(e.Key), State: merged}
+	}
+	return out, nil
+}
+
+// ReapTombstones deletes each key whose stored state equals the entry's.
+func (h *Handler) ReapTombstones(ctx context.Context, entries []replica.KeyState) ([]bool, error) {
+	if err := h.enter(ctx, "reap-tombstones"); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]bool, len(entries))
+	for i, e := range entries {
+		if cur, ok := h.states[string(e.Key)]; ok && e.State.Deleted() && cur.Equal(e.State) {
+			delete(h.states, string(e.Key))
+			out[i] = true
+		}
+	}
+	return out, nil
+}
+
 // Hint returns the hint held for target and key.
 func (h *Handler) Hint(target string, key []byte) *versioning.Set {
 	h.mu.Lock()
@@ -145,6 +220,18 @@ func (h *Handler) LastWrite() (replica.Write, replica.WriteOptions) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.lastWrite, h.lastOpts
+}
+
+// Tombstone returns a state whose only sibling is a tombstone that
+// supersedes s.
+func Tombstone(tb testing.TB, s *versioning.Set) *versioning.Set {
+	tb.Helper()
+	ev := versioning.Event{Dot: versioning.Dot{Actor: versioning.NewActor("deleter", 1), Counter: 1}, Modified: 1_700_000_000_000_000}
+	out, err := s.Update(s.Context(), ev, versioning.Sibling{Deleted: true}, 0)
+	if err != nil {
+		tb.Fatalf("building a tombstone: %v", err)
+	}
+	return out
 }
 
 // State returns a state holding one concurrent sibling per value, each

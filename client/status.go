@@ -1,0 +1,43 @@
+package client
+
+import (
+	"context"
+	"fmt"
+)
+
+// NodeStatus is GET /cluster/status: one node's own figures.
+type NodeStatus struct {
+	ID                string  `json:"id"`
+	Status            string  `json:"status"`
+	HTTPAddr          string  `json:"http_addr"`
+	GossipAddr        string  `json:"gossip_addr"`
+	Version           string  `json:"version"`
+	RingShare         float64 `json:"ring_share"`
+	ReplicaPartitions int     `json:"replica_partitions"`
+	Keys              int64   `json:"keys"` // -1 until anti-entropy's trees are built
+	DiskBytes         uint64  `json:"disk_bytes"`
+	HintsPending      int     `json:"hints_pending"`
+	HintsPendingBytes int64   `json:"hints_pending_bytes"`
+	Transfers         struct {
+		PendingPartitions int   `json:"pending_partitions"`
+		Passes            int64 `json:"passes"`
+		KeysSent          int64 `json:"keys_sent"`
+		KeysDropped       int64 `json:"keys_dropped"`
+	} `json:"transfers"`
+	AntiEntropy struct {
+		Partitions       int    `json:"partitions"`
+		TreesBuilt       int    `json:"trees_built"`
+		Exchanges        uint64 `json:"exchanges"`
+		KeysRepaired     uint64 `json:"keys_repaired"`
+		TombstonesReaped uint64 `json:"tombstones_reaped"`
+	} `json:"anti_entropy"`
+}
+
+// Status returns the contacted node's own status.
+func (c *Client) Status(ctx context.Context) (*NodeStatus, error) {
+	var out NodeStatus
+	if err := c.getJSON(ctx, "/cluster/status", &out); err != nil {
+		return nil, fmt.Errorf("get status: %w", err)
+	}
+	return &out, nil
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"dynakv/client"
+	"dynakv/gossip"
+)
+
+func TestStatusShowsEveryRingMember(t *testing.T) {
+	c := startCluster(t, 3)
+	mustRun(t, "", "put", "-e", c.endpoint("n1"), "-c", "all", "k", "v")
+	c.stop("n3")
+	c.waitStatus("n1", "n3", gossip.StatusDead)
+	c.waitStatus("n2", "n3", gossip.StatusDead)
+
+	out, _ := mustRun(t, "", "status", "-e", c.endpoint("n1"))
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "NODE") {
+		t.Fatalf("status printed:\n%s\nwant a header and 3 rows", out)
+	}
+	for i, want := range []string{"n1 alive", "n2 alive", "n3 dead"} {
+		if got := strings.Join(strings.Fields(lines[i+1])[:2], " "); got != want {
+			t.Errorf("row %d starts %q, want %q", i+1, got, want)
+		}
+	}
+
+	out, _ = mustRun(t, "", "status", "-e", c.endpoint("n2"), "-o", "json")
+	var rows []client.NodeStatus
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 3 {
+		t.Fatalf("status -o json = %s (%v), want 3 rows", out, err)
+	}
+	share := 0.0
+	for _, r := range rows[:2] {
+		if r.Version == "" || r.DiskBytes == 0 || r.ReplicaPartitions == 0 {
+			t.Errorf("live node row %+v lacks its figures", r)
+		}
+		share += r.RingShare
+	}
+	if rows[2].Status != "dead" || rows[2].Version != "" {
+		t.Errorf("dead node row %+v, want only its gossip status", rows[2])
+	}
+	if share <= 0 || share >= 1 {
+		t.Errorf("the live nodes own %.2f of the ring, want a part of it", share)
+	}
+}

@@ -1,0 +1,124 @@
+package node_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"dynakv/api"
+	"dynakv/client"
+	"dynakv/gossip"
+	"dynakv/internal/testutil"
+	"dynakv/node"
+)
+
+// A node that lost its data folder comes back empty; POST /cluster/repair
+// on it refills every key from the other replicas (no hint or read could:
+// nothing was written while it was away), and GET /cluster/antientropy
+// shows the repair and its keys.
+func TestRepairRefillsANodeThatLostItsData(t *testing.T) {
+	c := startCluster(t, 3)
+	const keys = 30
+	for i := range keys {
+		if err := c.put("n1", fmt.Sprintf("k%d", i), "v", "", client.Levels{W: "all"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := c.cfgs["n3"]
+	c.stop("n3")
+	if err := os.RemoveAll(cfg.DataDir); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Join = []string{c.nodes["n1"].GossipAddr()}
+	c.start(cfg)
+	c.waitStatus("n1", "n3", gossip.StatusAlive)
+	c.waitStatus("n3", "n1", gossip.StatusAlive)
+	c.waitStatus("n3", "n2", gossip.StatusAlive)
+	for _, id := range c.ids() {
+		testutil.Eventually(t, 15*time.Second, id+"'s hash trees to be built", func() bool {
+			st := aaeStatus(t, c, id)
+			return st.Partitions == 64 && st.TreesBuilt == 64
+		})
+	}
+	if missing := keysMissingOn(t, c, "n3", keys); missing != keys {
+		t.Fatalf("the wiped node already holds %d keys", keys-missing)
+	}
+
+	resp, err := http.Post("http://"+c.nodes["n3"].HTTPAddr()+"/cluster/repair", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run api.RepairRun
+	err = json.NewDecoder(resp.Body).Decode(&run)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusAccepted || run.Partitions != 64 {
+		t.Fatalf("POST /cluster/repair: %d, %+v, %v; want 202 and 64 partitions", resp.StatusCode, run, err)
+	}
+	var final api.RepairRun
+	testutil.Eventually(t, 30*time.Second, "the repair to finish", func() bool {
+		for _, r := range aaeStatus(t, c, "n3").Repairs {
+			if r.ID == run.ID && r.Finished != nil {
+				final = r
+				return true
+			}
+		}
+		return false
+	})
+	if final.Done != 64 || final.Failed != 0 || final.KeysRepaired < keys {
+		t.Fatalf("repair ended as %+v: want 64 partitions done and at least %d keys repaired", final, keys)
+	}
+	if missing := keysMissingOn(t, c, "n3", keys); missing != 0 {
+		t.Fatalf("after the repair n3 still misses %d keys", missing)
+	}
+}
+
+func aaeStatus(t *testing.T, c *testCluster, id string) api.AntiEntropyStatus {
+	t.Helper()
+	resp, err := http.Get("http://" + c.nodes[id].HTTPAddr() + "/cluster/antientropy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st api.AntiEntropyStatus
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /cluster/antientropy on %s: %d, %v", id, resp.StatusCode, err)
+	}
+	return st
+}
+
+// keysMissingOn counts the keys k0..k<n-1> that node id does not store,
+// from the unmerged view of /debug/replicas (which repairs nothing).
+func keysMissingOn(t *testing.T, c *testCluster, id string, n int) int {
+	t.Helper()
+	missing := 0
+	for i := range n {
+		view, err := c.clients["n1"].Replicas(context.Background(), fmt.Sprintf("k%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range view.Replicas {
+			if r.Node == id && r.Role == "primary" && r.Status != "ok" {
+				missing++
+			}
+		}
+	}
+	return missing
+}
+
+// A tombstone grace within the hint window could let a late hint bring a
+// deleted value back: the node refuses to start with one.
+func TestConfigRefusesAGraceWithinTheHintWindow(t *testing.T) {
+	cfg := node.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.HintWindow, cfg.TombstoneGrace = 3*time.Hour, time.Hour
+	_, err := node.Start(cfg)
+	if err == nil || !strings.Contains(err.Error(), "--tombstone-grace") || !strings.Contains(err.Error(), "--hint-window") {
+		t.Fatalf("start with --tombstone-grace 1h and --hint-window 3h: %v, want a refusal naming both flags", err)
+	}
+}

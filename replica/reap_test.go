@@ -1,0 +1,136 @@
+package replica
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"dynakv/storage"
+	"dynakv/versioning"
+)
+
+// change is one OnChange report.
+type change struct {
+	key           string
+	before, after *versioning.Set
+}
+
+// openReapLocal returns a Local whose OnChange reports are recorded.
+func openReapLocal(t *testing.T) (*Local, *storage.Store, func() []change) {
+	t.Helper()
+	opts := storage.DefaultOptions(t.TempDir(), "n1")
+	opts.Sync = false
+	opts.Logger = slog.New(slog.DiscardHandler)
+	st, err := storage.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var mu sync.Mutex
+	var changes []change
+	l := NewLocal(LocalConfig{Store: st, Logger: slog.New(slog.DiscardHandler), OnChange: func(_ uint32, key []byte, before, after *versioning.Set) {
+		mu.Lock()
+		defer mu.Unlock()
+		changes = append(changes, change{string(key), before, after})
+	}})
+	return l, st, func() []change {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]change(nil), changes...)
+	}
+}
+
+func TestReapDeletesAnUnchangedTombstoneAndReportsIt(t *testing.T) {
+	l, st, changes := openReapLocal(t)
+	key := []byte("k")
+	v, err := l.Coordinate(3, key, Write{Value: []byte("v")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tomb, err := l.Coordinate(3, key, Write{Context: v.Context(), Delete: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reaped, err := l.ReapIfUnchanged(3, key, tomb)
+	if err != nil || !reaped {
+		t.Fatalf("ReapIfUnchanged = %v, %v; want true", reaped, err)
+	}
+	if _, err := st.Get(3, key); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("the reaped key is still stored: %v", err)
+	}
+	last := changes()[len(changes())-1]
+	if last.key != "k" || !last.before.Equal(tomb) || last.after != nil {
+		t.Errorf("OnChange got %+v, want the tombstone going to nil", last)
+	}
+	if reaped, err := l.ReapIfUnchanged(3, key, tomb); err != nil || reaped {
+		t.Errorf("reaping a key no longer stored = %v, %v; want false", reaped, err)
+	}
+}
+
+func TestReapLeavesAKeyThatMovedOn(t *testing.T) {
+	l, _, changes := openReapLocal(t)
+	key := []byte("k")
+	v, _ := l.Coordinate(3, key, Write{Value: []byte("v")})
+	tomb, _ := l.Coordinate(3, key, Write{Context: v.Context(), Delete: true})
+	// A write the reaper never saw lands after its read: it must survive.
+	now, err := l.Coordinate(3, key, Write{Context: tomb.Context(), Value: []byte("again")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(changes())
+	if reaped, err := l.ReapIfUnchanged(3, key, tomb); err != nil || reaped {
+		t.Fatalf("ReapIfUnchanged = %v, %v; want false", reaped, err)
+	}
+	got, err := l.Read(3, key)
+	if err != nil || !got.Equal(now) {
+		t.Fatalf("after a refused reap the key holds %+v, %v; want the newer write", got, err)
+	}
+	if len(changes()) != n {
+		t.Error("a refused reap was reported as a change")
+	}
+	// The later write's dot is fresh: after a reap, a new write never
+	// reuses a dot a replica may still count as seen.
+	if now.Context().Get(l.Actor()) <= tomb.Context().Get(l.Actor()) {
+		t.Errorf("the write after the delete reused a dot: %v then %v", tomb.Context(), now.Context())
+	}
+}
+
+func TestReapRefusesValues(t *testing.T) {
+	l, _, _ := openReapLocal(t)
+	v, _ := l.Coordinate(3, []byte("k"), Write{Value: []byte("v")})
+	if _, err := l.ReapIfUnchanged(3, []byte("k"), v); !errors.Is(err, ErrNotTombstone) {
+		t.Errorf("reaping a value: err = %v, want ErrNotTombstone", err)
+	}
+	if _, err := l.ReapIfUnchanged(3, []byte("k"), nil); !errors.Is(err, ErrNotTombstone) {
+		t.Errorf("reaping no state: err = %v, want ErrNotTombstone", err)
+	}
+	if got, _ := l.Read(3, []byte("k")); !got.Equal(v) {
+		t.Error("a refused reap changed the key")
+	}
+}
+
+// Dots stay fresh across a reap: a write after the key was reaped gets a
+// counter above every dot the node minted before, so replicas that still
+// hold the tombstone see the new write as newer, never as already seen.
+func TestWriteAfterReapIsFresh(t *testing.T) {
+	l, _, _ := openReapLocal(t)
+	key := []byte("k")
+	v, _ := l.Coordinate(3, key, Write{Value: []byte("v")})
+	tomb, _ := l.Coordinate(3, key, Write{Context: v.Context(), Delete: true})
+	if reaped, err := l.ReapIfUnchanged(3, key, tomb); err != nil || !reaped {
+		t.Fatalf("reap: %v, %v", reaped, err)
+	}
+	fresh, err := l.Coordinate(3, key, Write{Value: []byte("new")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Context().Get(l.Actor()) <= tomb.Context().Get(l.Actor()) {
+		t.Fatalf("write after reap has dot %v, not above the tombstone's %v", fresh.Context(), tomb.Context())
+	}
+	// A replica that still holds the tombstone keeps the new write.
+	merged := versioning.Merge(tomb, fresh)
+	if vals := visible(merged); len(vals) != 1 || !vals["new"] {
+		t.Errorf("the tombstone merged with the new write shows %v, want only new", vals)
+	}
+}
