@@ -316,13 +316,15 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		} else if n.httpListener != nil {
 			n.httpListener.Close()
 		}
-		if n.coordinator != nil {
-			n.coordinator.Close()
-		}
+		// Peers' calls (forwarded writes among them) end before the
+		// coordinator they use stops.
 		if n.rpcServer != nil {
 			n.rpcServer.Close()
 		} else if n.rpcListener != nil {
 			n.rpcListener.Close()
+		}
+		if n.coordinator != nil {
+			n.coordinator.Close()
 		}
 		if n.hints != nil {
 			n.hints.Close()

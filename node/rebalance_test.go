@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,4 +71,90 @@ func TestRingChangesMoveTheData(t *testing.T) {
 	start = time.Now()
 	c.allPrimariesHold("n3", keys)
 	t.Logf("remove: data in place %v after the ring converged", time.Since(start))
+}
+
+// Writes go on at w=quorum while two nodes join, one leaves and a killed one
+// is removed: every acknowledged write is readable at the end, and every
+// node holds its share of the keys.
+func TestEveryAcknowledgedWriteSurvivesRingChangesUnderLoad(t *testing.T) {
+	c := startCluster(t, 3)
+	ctx, stop := context.WithCancel(context.Background())
+	var (
+		mu     sync.Mutex
+		acked  []string
+		writes sync.WaitGroup
+	)
+	for w := range 4 {
+		writes.Add(1)
+		go func() {
+			defer writes.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				k := fmt.Sprintf("load-%d-%d", w, i)
+				mu.Lock()
+				at := c.ids()[i%len(c.ids())]
+				cl, up := c.clients[at], c.nodes[at] != nil
+				mu.Unlock()
+				if !up {
+					continue
+				}
+				if _, err := cl.Put(ctx, k, []byte("v-"+k), "text/plain", "", client.Levels{W: "quorum"}); err == nil {
+					mu.Lock()
+					acked = append(acked, k)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	join := func(id string) {
+		cfg := c.cfgs["n1"]
+		cfg.ID = id
+		cfg.DataDir = filepath.Join(c.dir, id)
+		cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+		cfg.Join = []string{c.nodes["n1"].GossipAddr()}
+		mu.Lock()
+		c.start(cfg)
+		mu.Unlock()
+	}
+	join("n4")
+	join("n5")
+	c.waitRing("n1", "n2", "n3", "n4", "n5")
+
+	if err := c.clients["n3"].Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.nodes["n3"].Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("n3 did not finish leaving")
+	}
+	mu.Lock()
+	c.stop("n3")
+	delete(c.nodes, "n3")
+	mu.Unlock()
+	c.waitRing("n1", "n2", "n4", "n5")
+
+	mu.Lock()
+	c.stop("n2")
+	mu.Unlock()
+	c.waitStatus("n1", "n2", gossip.StatusDead)
+	if err := c.clients["n1"].Remove(ctx, "n2"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	delete(c.nodes, "n2")
+	mu.Unlock()
+	c.waitRing("n1", "n4", "n5")
+	stop()
+	writes.Wait()
+
+	if len(acked) < 100 {
+		t.Fatalf("only %d writes were acknowledged during the changes", len(acked))
+	}
+	for _, k := range acked {
+		obj, err := c.get("n4", k, client.Levels{R: "quorum"})
+		if err != nil || len(obj.Siblings) != 1 || string(obj.Siblings[0].Value) != "v-"+k {
+			t.Fatalf("acknowledged write %s: %v, %v", k, values(obj), err)
+		}
+	}
+	t.Logf("%d acknowledged writes, all readable after two joins, a leave and a remove", len(acked))
 }

@@ -38,6 +38,9 @@ type Coordinator struct {
 	stop   context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	mu     sync.RWMutex // guards closed, and wg.Add against Close's Wait
+	closed bool
 }
 
 // HintStore durably keeps states this node holds for down primaries (the
@@ -73,8 +76,24 @@ func (c *Coordinator) N() int { return min(c.cfg.N, c.cfg.Placement.Replicas()) 
 // Close cancels the replica calls and read repairs still running in the
 // background and waits for them to return.
 func (c *Coordinator) Close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	c.cancel()
 	c.wg.Wait()
+}
+
+// track counts n goroutines the coordinator owns, unless Close has begun, in
+// which case it reports false and the caller starts none: a WaitGroup must
+// not grow while Close waits on it.
+func (c *Coordinator) track(n int) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(n)
+	return true
 }
 
 // isAlive reports whether node is believed reachable. This node always is.

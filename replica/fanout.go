@@ -31,9 +31,15 @@ type reply struct {
 func (c *Coordinator) fanOut(ctx context.Context, kind string, targets []target, op func(context.Context, target) (*versioning.Set, error)) <-chan reply {
 	replies := make(chan reply, len(targets))
 	bg, cancel := c.detached(ctx)
+	if !c.track(len(targets) + 1) {
+		cancel()
+		for _, t := range targets {
+			replies <- reply{target: t, err: fmt.Errorf("coordinator closed: %w", ErrUnreachable)}
+		}
+		return replies
+	}
 	var pending sync.WaitGroup
 	pending.Add(len(targets))
-	c.wg.Add(len(targets) + 1)
 	for _, t := range targets {
 		go func() {
 			defer c.wg.Done()

@@ -78,7 +78,10 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 		c.repair(repairCtx, partition, key, merged, seen)
 		return merged, nil
 	}
-	c.wg.Add(1)
+	if !c.track(1) {
+		done()
+		return merged, nil // closing: the repair is left to anti-entropy
+	}
 	go func() {
 		defer c.wg.Done()
 		defer done()

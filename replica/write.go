@@ -139,7 +139,9 @@ func (c *Coordinator) drain(replies <-chan reply, outstanding int, fn func(reply
 	if outstanding == 0 {
 		return
 	}
-	c.wg.Add(1)
+	if !c.track(1) {
+		return // closing: the replies are dropped, their calls end by the deadline
+	}
 	go func() {
 		defer c.wg.Done()
 		for range outstanding {
