@@ -69,42 +69,12 @@ func (s *Store) get(pebbleKey []byte) ([]byte, error) {
 // one's result, so no update is lost. Updates of different keys proceed in
 // parallel. With Options.Sync the write is fsynced before Update returns.
 func (s *Store) Update(partition uint32, key []byte, fn UpdateFunc) ([]byte, error) {
-	if !s.gate.enter() {
-		return nil, ErrClosed
-	}
-	defer s.gate.exit()
-	kb := s.keys.get()
-	defer s.keys.put(kb)
-	kb.b = appendDataKey(kb.b[:0], partition, key)
-	k := kb.b
-
-	// The stripe is held across the read, fn, and the synced write: an
-	// update that read the old value must finish its write before the next
-	// one reads, or one of the two would be lost. Pebble makes a committed
-	// batch visible before Set returns, so the next holder reads it.
-	mu := s.stripes.of(k)
-	mu.Lock()
-	defer mu.Unlock()
-
-	old, err := s.get(k)
-	found := err == nil
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("storage: update %q in partition %d: read: %w", key, partition, err)
-	}
-	newValue, changed, err := fn(old, found)
+	value, wait, err := s.UpdateNoSyncWait(partition, key, fn)
 	if err != nil {
 		return nil, err
 	}
-	if !changed {
-		return old, nil
+	if err := wait(); err != nil {
+		return nil, err
 	}
-	if newValue == nil {
-		err = s.db.Delete(k, s.wo)
-	} else {
-		err = s.db.Set(k, newValue, s.wo)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("storage: update %q in partition %d: write: %w", key, partition, err)
-	}
-	return newValue, nil
+	return value, nil
 }
