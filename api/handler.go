@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"dynakv/reqctx"
 )
 
 // handler is the API's http.Handler: a ServeMux of every route, behind one
@@ -68,7 +70,12 @@ func (h *handler) handle(rt Route) (err error) {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	r = h.opaqueKey(r)
+	id := r.Header.Get(reqctx.Header)
+	if !reqctx.Valid(id) {
+		id = reqctx.New()
+	}
+	w.Header().Set(reqctx.Header, id)
+	r = h.opaqueKey(r.WithContext(reqctx.WithID(r.Context(), id)))
 	rw := &recorder{ResponseWriter: w, req: r}
 	defer func() {
 		if p := recover(); p != nil {
@@ -85,6 +92,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			route = "unmatched"
 		}
 		h.metrics.observe(route, r.Method, rw.code(), time.Since(start))
+		h.cfg.Logger.DebugContext(r.Context(), "request", "method", r.Method, "route", route, "status", rw.code(), "took", time.Since(start))
 	}()
 
 	h.mux.ServeHTTP(rw, r)

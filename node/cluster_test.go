@@ -30,6 +30,12 @@ type testCluster struct {
 
 func startCluster(t *testing.T, size int) *testCluster {
 	t.Helper()
+	return startClusterWith(t, size, func(*node.Config) {})
+}
+
+// startClusterWith is startCluster with tune applied to each node's config.
+func startClusterWith(t *testing.T, size int, tune func(*node.Config)) *testCluster {
+	t.Helper()
 	c := &testCluster{t: t, dir: t.TempDir(), nodes: map[string]*node.Node{}, cfgs: map[string]node.Config{}, clients: map[string]*client.Client{}}
 	for i := range size {
 		id := fmt.Sprintf("n%d", i+1)
@@ -45,6 +51,7 @@ func startCluster(t *testing.T, size int) *testCluster {
 		if i > 0 {
 			cfg.Join = []string{c.nodes["n1"].GossipAddr()}
 		}
+		tune(&cfg)
 		c.start(cfg)
 	}
 	c.waitRing(c.ids()...)

@@ -19,6 +19,7 @@ import (
 	"dynakv/gossip"
 	"dynakv/hints"
 	"dynakv/replica"
+	"dynakv/reqctx"
 	"dynakv/ring"
 	"dynakv/storage"
 	"dynakv/transport"
@@ -67,7 +68,9 @@ func Start(cfg Config) (_ *Node, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("node config: %w", err)
 	}
-	n := &Node{cfg: cfg, logger: cfg.Logger.With("node", cfg.ID), stopped: make(chan struct{})}
+	// Every log line about a client request carries its request_id.
+	logger := slog.New(reqctx.Handler(cfg.Logger.Handler())).With("node", cfg.ID)
+	n := &Node{cfg: cfg, logger: logger, stopped: make(chan struct{})}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {

@@ -64,7 +64,7 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 				merged = versioning.Merge(merged, r.state)
 				seen = append(seen, r)
 			} else {
-				c.cfg.Logger.Debug("replica read failed", "key", string(key), "node", r.node, "err", r.err)
+				c.cfg.Logger.DebugContext(ctx, "replica read failed", "key", string(key), "node", r.node, "err", r.err)
 			}
 		case <-ctx.Done():
 			return nil, t.failure("read", ctx.Err())
@@ -124,7 +124,7 @@ func (c *Coordinator) repair(ctx context.Context, partition uint32, key []byte, 
 				err = c.cfg.Transport.Replicate(ctx, r.node, partition, key, merged)
 			}
 			if err != nil {
-				c.cfg.Logger.Debug("read repair failed", "key", string(key), "node", r.node, "err", err)
+				c.cfg.Logger.DebugContext(ctx, "read repair failed", "key", string(key), "node", r.node, "err", err)
 			}
 		}()
 	}

@@ -73,7 +73,7 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 	// Cassandra's coordinators do: it does not count toward w, but the
 	// primary gets the write when it is back, with no read needed.
 	for _, p := range unhinted(primaries, targets) {
-		c.hintHere(p, partition, key, state)
+		c.hintHere(ctx, p, partition, key, state)
 	}
 	// The other targets get the write first; this node's own sync runs
 	// meanwhile, and its ack (or hint) is counted before any other reply.
@@ -108,11 +108,11 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 		if r.err == nil {
 			return
 		}
-		c.cfg.Logger.Debug("replicate failed", "key", string(key), "node", r.node, "hint_for", r.hintFor, "err", r.err)
+		c.cfg.Logger.DebugContext(ctx, "replicate failed", "key", string(key), "node", r.node, "hint_for", r.hintFor, "err", r.err)
 		if r.primary {
-			c.hintHere(r.node, partition, key, state)
+			c.hintHere(ctx, r.node, partition, key, state)
 		} else {
-			c.hintHere(r.hintFor, partition, key, state)
+			c.hintHere(ctx, r.hintFor, partition, key, state)
 		}
 	}
 	for !t.met() {
@@ -152,12 +152,12 @@ func (c *Coordinator) drain(replies <-chan reply, outstanding int, fn func(reply
 
 // hintHere keeps a hint for primary on this node, when this node keeps
 // hints at all. It is best effort: the write's levels never depend on it.
-func (c *Coordinator) hintHere(primary string, partition uint32, key []byte, state *versioning.Set) {
+func (c *Coordinator) hintHere(ctx context.Context, primary string, partition uint32, key []byte, state *versioning.Set) {
 	if c.cfg.Hints == nil || primary == c.cfg.Self {
 		return
 	}
 	if err := c.storeHint(primary, partition, key, state); err != nil {
-		c.cfg.Logger.Warn("could not keep a hint for an unreachable primary; anti-entropy will repair it", "key", string(key), "primary", primary, "err", err)
+		c.cfg.Logger.WarnContext(ctx, "could not keep a hint for an unreachable primary; anti-entropy will repair it", "key", string(key), "primary", primary, "err", err)
 	}
 }
 

@@ -59,7 +59,7 @@ func dialOptions(maxMsg int, version string) []grpc.DialOption {
 			PermitWithoutStream: true,
 		}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
-		grpc.WithChainUnaryInterceptor(sendVersionUnary(version)),
+		grpc.WithChainUnaryInterceptor(sendVersionUnary(version), sendRequestIDUnary),
 		grpc.WithChainStreamInterceptor(sendVersionStream(version)),
 	}
 }
@@ -79,7 +79,7 @@ func serverOptions(maxMsg int, logger *slog.Logger) []grpc.ServerOption {
 			PermitWithoutStream: true,
 		}),
 		grpc.WaitForHandlers(true), // Stop and GracefulStop return only once every handler has
-		grpc.ChainUnaryInterceptor(versions.unary),
+		grpc.ChainUnaryInterceptor(versions.unary, requestIDs{logger: logger}.unary),
 		grpc.ChainStreamInterceptor(versions.stream),
 	}
 }

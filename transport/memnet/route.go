@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"dynakv/replica"
+	"dynakv/reqctx"
 	"dynakv/transport"
 )
 
@@ -82,15 +83,20 @@ func wait(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// detach returns the context a handler runs with: the caller's deadline and
-// cancellation, but none of its values, as over the wire.
+// detach returns the context a handler runs with: the caller's deadline,
+// cancellation and request ID, but none of its other values, as over the
+// wire.
 func detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	base := context.Background()
+	if id := reqctx.ID(ctx); id != "" {
+		base = reqctx.WithID(base, id)
+	}
 	var hctx context.Context
 	var cancel context.CancelFunc
 	if d, ok := ctx.Deadline(); ok {
-		hctx, cancel = context.WithDeadline(context.Background(), d)
+		hctx, cancel = context.WithDeadline(base, d)
 	} else {
-		hctx, cancel = context.WithCancel(context.Background())
+		hctx, cancel = context.WithCancel(base)
 	}
 	stop := context.AfterFunc(ctx, cancel)
 	return hctx, func() {
