@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"dynakv/replica"
 	"dynakv/versioning"
@@ -72,6 +74,9 @@ type Config struct {
 	Gatherer   prometheus.Gatherer
 
 	Logger *slog.Logger // nil: slog.Default()
+
+	// TracerProvider records a span per request; nil: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // withDefaults checks cfg and fills in its zero fields.
@@ -117,6 +122,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.TracerProvider == nil {
+		cfg.TracerProvider = noop.NewTracerProvider()
 	}
 	return cfg, nil
 }

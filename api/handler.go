@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"dynakv/reqctx"
 )
@@ -20,6 +22,7 @@ import (
 // and 405 answers into JSON and recovers from panics.
 type handler struct {
 	cfg         Config
+	tracer      trace.Tracer
 	mux         *http.ServeMux
 	metrics     *httpMetrics
 	keyPrefixes []string // literal path prefixes of "{key...}" routes
@@ -35,7 +38,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{cfg: cfg, mux: http.NewServeMux(), metrics: m}
+	h := &handler{cfg: cfg, mux: http.NewServeMux(), metrics: m, tracer: cfg.TracerProvider.Tracer("dynakv/api")}
 	routes := []Route{
 		{"GET /kv/{key...}", http.HandlerFunc(h.get)}, // and HEAD
 		{"PUT /kv/{key...}", http.HandlerFunc(h.put)},
@@ -75,7 +78,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = reqctx.New()
 	}
 	w.Header().Set(reqctx.Header, id)
-	r = h.opaqueKey(r.WithContext(reqctx.WithID(r.Context(), id)))
+	ctx, span := h.tracer.Start(reqctx.WithID(r.Context(), id), "HTTP "+methodLabel(r.Method),
+		trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attribute.String("dynakv.request_id", id)))
+	defer span.End()
+	r = h.opaqueKey(r.WithContext(ctx))
 	rw := &recorder{ResponseWriter: w, req: r}
 	defer func() {
 		if p := recover(); p != nil {
@@ -92,6 +98,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			route = "unmatched"
 		}
 		h.metrics.observe(route, r.Method, rw.code(), time.Since(start))
+		span.SetName("HTTP " + methodLabel(r.Method) + " " + route)
+		span.SetAttributes(attribute.Int("http.response.status_code", rw.code()))
 		h.cfg.Logger.DebugContext(r.Context(), "request", "method", r.Method, "route", route, "status", rw.code(), "took", time.Since(start))
 	}()
 

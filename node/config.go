@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"go.opentelemetry.io/otel/trace"
 
 	"dynakv/antientropy"
 	"dynakv/gossip"
@@ -52,6 +53,12 @@ type Config struct {
 	TombstoneGrace time.Duration // --tombstone-grace: a tombstone every primary holds is deleted this long after the delete
 
 	Pprof bool // --pprof: serve Go's profiler under /debug/pprof/
+
+	// OTLPEndpoint (--otlp-endpoint) sends OpenTelemetry traces to this
+	// OTLP/HTTP collector URL; empty: only if OTEL_EXPORTER_OTLP_ENDPOINT is
+	// set. TracerProvider, if set, is used instead (tests).
+	OTLPEndpoint   string
+	TracerProvider trace.TracerProvider
 
 	// GossipTuning, if set, adjusts memberlist's timings (tests and the
 	// local dev cluster use gossip.FastTimings).

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 
 	"dynakv/antientropy"
 	"dynakv/api"
@@ -52,6 +53,8 @@ type Node struct {
 	rebalance *rebalancer
 
 	antiEntropy *antientropy.Manager
+
+	stopTracing func(context.Context) error
 
 	ctx     context.Context // ends when the node shuts down
 	cancel  context.CancelFunc
@@ -95,6 +98,10 @@ func Start(cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("listen for node-to-node calls on %s: %w", cfg.RPCAddr, err)
 	}
 
+	var tp trace.TracerProvider
+	if tp, n.stopTracing, err = n.tracerProvider(); err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := replica.NewMetrics(reg)
@@ -118,7 +125,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	if err := n.rebuildRing(); err != nil {
 		return nil, err
 	}
-	if n.peers, err = transport.NewClient(transport.ClientConfig{Resolver: transport.ResolverFunc(n.rpcAddrOf), Logger: n.logger}); err != nil {
+	if n.peers, err = transport.NewClient(transport.ClientConfig{Resolver: transport.ResolverFunc(n.rpcAddrOf), Logger: n.logger, TracerProvider: tp}); err != nil {
 		return nil, err
 	}
 	hcfg := hints.DefaultConfig()
@@ -139,6 +146,7 @@ func Start(cfg Config) (_ *Node, err error) {
 		Hints:          n.hints,
 		Logger:         n.logger,
 		Metrics:        metrics,
+		TracerProvider: tp,
 	})
 	if err != nil {
 		return nil, err
@@ -147,8 +155,9 @@ func Start(cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.rpcServer = transport.NewServer(transport.ServerConfig{
-		Handler: replica.PeerService{Local: n.local, Coordinator: n.coordinator, Hints: n.hints, AntiEntropy: n.antiEntropy},
-		Logger:  n.logger,
+		Handler:        replica.PeerService{Local: n.local, Coordinator: n.coordinator, Hints: n.hints, AntiEntropy: n.antiEntropy, Tracer: tracer(tp, "dynakv/replica")},
+		Logger:         n.logger,
+		TracerProvider: tp,
 	})
 
 	handler, err := api.NewHandler(api.Config{
@@ -160,6 +169,7 @@ func Start(cfg Config) (_ *Node, err error) {
 		Registerer:     reg,
 		Gatherer:       reg,
 		Logger:         n.logger,
+		TracerProvider: tp,
 	})
 	if err != nil {
 		return nil, err
@@ -346,6 +356,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			}
 		}
 		n.wg.Wait()
+		if n.stopTracing != nil {
+			if err := n.stopTracing(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("flush traces: %w", err))
+			}
+		}
 		if n.store != nil {
 			if err := n.store.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close storage: %w", err))
@@ -357,4 +372,12 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 	})
 	return n.closeErr
+}
+
+// tracer returns tp's tracer of name, nil when tracing is off.
+func tracer(tp trace.TracerProvider, name string) trace.Tracer {
+	if tp == nil {
+		return nil
+	}
+	return tp.Tracer(name)
 }

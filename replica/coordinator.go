@@ -8,6 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"dynakv/versioning"
 )
 
@@ -26,6 +29,9 @@ type Config struct {
 	Hints   HintStore
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// TracerProvider records a span for this node's own storage write of a
+	// request; nil: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // Coordinator runs reads and writes for any key on behalf of a client,
@@ -35,6 +41,7 @@ type Config struct {
 // stops and waits for them.
 type Coordinator struct {
 	cfg    Config
+	tracer trace.Tracer
 	stop   context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -64,7 +71,10 @@ func New(cfg Config) (*Coordinator, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Coordinator{cfg: cfg}
+	if cfg.TracerProvider == nil {
+		cfg.TracerProvider = noop.NewTracerProvider()
+	}
+	c := &Coordinator{cfg: cfg, tracer: cfg.TracerProvider.Tracer("dynakv/replica")}
 	c.stop, c.cancel = context.WithCancel(context.Background())
 	return c, nil
 }

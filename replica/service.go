@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"dynakv/hints"
 	"dynakv/merkle"
 	"dynakv/versioning"
@@ -38,6 +40,8 @@ type PeerService struct {
 	// AntiEntropy answers tree comparisons, key exchanges and tombstone
 	// reaps; nil: the node refuses them.
 	AntiEntropy AntiEntropyPeer
+	// Tracer records a span for each merge into local storage; nil: none.
+	Tracer trace.Tracer
 }
 
 // Read returns this node's stored state of key.
@@ -46,7 +50,12 @@ func (p PeerService) Read(_ context.Context, partition uint32, key []byte) (*ver
 }
 
 // Replicate merges a coordinator's state of key into this node's copy.
-func (p PeerService) Replicate(_ context.Context, partition uint32, key []byte, state *versioning.Set) error {
+func (p PeerService) Replicate(ctx context.Context, partition uint32, key []byte, state *versioning.Set) error {
+	if p.Tracer != nil {
+		var span trace.Span
+		_, span = p.Tracer.Start(ctx, "storage.merge")
+		defer span.End()
+	}
 	_, err := p.Local.Merge(partition, key, state)
 	return err
 }

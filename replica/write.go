@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"dynakv/versioning"
 )
 
@@ -65,10 +67,13 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 	// reachable (a partitioned minority still takes w=one through fallbacks).
 	// Its own copy comes first, since the dot is minted against it; it is
 	// synced while the other replicas store the write.
+	_, span := c.tracer.Start(ctx, "storage.write")
 	state, durable, err := c.cfg.Local.CoordinateNoSyncWait(partition, key, w)
 	if err != nil {
+		span.End()
 		return nil, err
 	}
+	durable = endSpanAfter(span, durable)
 	// A down primary no fallback stands in for gets a hint kept here, as
 	// Cassandra's coordinators do: it does not count toward w, but the
 	// primary gets the write when it is back, with no read needed.
@@ -247,4 +252,12 @@ func (c *Coordinator) forward(ctx context.Context, primaries []target, key []byt
 		return nil, fmt.Errorf("%w (%w)", &UnavailableError{Op: "write", Needed: need, Alive: 0, NeededPrimaries: opts.PW}, errors.Join(errs...))
 	}
 	return nil, &TimeoutError{Op: "write", Needed: need}
+}
+
+// endSpanAfter returns wait, ending span once it returned.
+func endSpanAfter(span trace.Span, wait func() error) func() error {
+	return func() error {
+		defer span.End()
+		return wait()
+	}
 }

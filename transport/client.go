@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+
+	"go.opentelemetry.io/otel/trace"
 	"strconv"
 	"sync"
 
@@ -19,6 +21,9 @@ type ClientConfig struct {
 	Resolver        Resolver     // required: node id → RPC address
 	Logger          *slog.Logger // nil: slog.Default()
 	MaxMessageBytes int          // largest message sent or accepted; 0: DefaultMaxMessageBytes
+	// TracerProvider records a span per call and carries the trace context
+	// to the peer; nil: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // Client calls other nodes. It keeps one gRPC connection per peer, dialed on

@@ -75,7 +75,7 @@ func (c *Client) acquireLocked(node, addr string) (p, stale *peer, err error) {
 	}
 	if p == nil {
 		// NewClient does no I/O: the first call makes the connection.
-		cc, err := grpc.NewClient("passthrough:///"+addr, dialOptions(c.cfg.MaxMessageBytes, c.versionString())...)
+		cc, err := grpc.NewClient("passthrough:///"+addr, append(dialOptions(c.cfg.MaxMessageBytes, c.versionString()), tracingDialOptions(c.cfg.TracerProvider)...)...)
 		if err != nil {
 			return nil, stale, fmt.Errorf("%w: dial %s at %s: %w", replica.ErrUnreachable, node, addr, err)
 		}

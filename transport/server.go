@@ -3,6 +3,8 @@ package transport
 import (
 	"errors"
 	"log/slog"
+
+	"go.opentelemetry.io/otel/trace"
 	"net"
 	"time"
 
@@ -17,6 +19,9 @@ type ServerConfig struct {
 	Logger          *slog.Logger  // nil: slog.Default()
 	MaxMessageBytes int           // largest message accepted or sent; 0: DefaultMaxMessageBytes
 	ShutdownGrace   time.Duration // how long Close waits for running calls; 0: DefaultShutdownGrace
+	// TracerProvider records a span per call, continuing the caller's
+	// trace; nil: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // Server serves this node's Handler to other nodes over gRPC.
@@ -36,7 +41,7 @@ func NewServer(cfg ServerConfig) *Server {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = DefaultShutdownGrace
 	}
-	s := &Server{cfg: cfg, grpc: grpc.NewServer(serverOptions(cfg.MaxMessageBytes, cfg.Logger)...)}
+	s := &Server{cfg: cfg, grpc: grpc.NewServer(append(serverOptions(cfg.MaxMessageBytes, cfg.Logger), tracingServerOptions(cfg.TracerProvider)...)...)}
 	if cfg.Handler != nil {
 		transportpb.RegisterNodeServer(s.grpc, &service{h: cfg.Handler, logger: cfg.Logger})
 	}

@@ -54,6 +54,7 @@ func newServeCmd() *cobra.Command {
 	f.Float64Var(&cfg.AAEScanRate, "aae-scan-rate", cfg.AAEScanRate, "anti-entropy: keys per second read from storage to build hash trees and list keys (0: unlimited)")
 	f.DurationVar(&cfg.TombstoneGrace, "tombstone-grace", cfg.TombstoneGrace, "a deleted key's tombstone is kept at least this long, then removed once every replica holds it; must exceed --hint-window")
 	f.BoolVar(&cfg.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP address")
+	f.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector URL (default: off, unless OTEL_EXPORTER_OTLP_ENDPOINT is set)")
 	logs.register(cmd, "info")
 	return cmd
 }
