@@ -11,7 +11,8 @@ type nodeCollector struct {
 	n *Node
 
 	diskBytes, compactions, compactionDebt, compactionsRunning, flushes, l0Files, readAmp,
-	writeStalls, writeStallSeconds, memtableBytes, cacheBytes, members, ringMembers *prometheus.Desc
+	writeStalls, writeStallSeconds, memtableBytes, cacheBytes, members, ringMembers,
+	transferPasses, transferSent, transferDropped *prometheus.Desc
 }
 
 func newNodeCollector(n *Node) *nodeCollector {
@@ -33,6 +34,9 @@ func newNodeCollector(n *Node) *nodeCollector {
 		cacheBytes:         d("dynakv_storage_block_cache_bytes", "Block cache in use."),
 		members:            d("dynakv_gossip_members", "Nodes this node knows of, by status (alive, dead, leaving, left).", "status"),
 		ringMembers:        d("dynakv_ring_members", "Ring members (alive or not) in this node's ring."),
+		transferPasses:     d("dynakv_transfer_passes_total", "Ownership-transfer passes (checks that this node holds no data the ring gives to others)."),
+		transferSent:       d("dynakv_transfer_keys_sent_total", "Keys sent to their new owners after ring changes."),
+		transferDropped:    d("dynakv_transfer_keys_dropped_total", "Keys dropped here once every new owner acknowledged them."),
 	}
 }
 
@@ -66,5 +70,10 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if r := c.n.placement.ring(); r != nil {
 		gauge(c.ringMembers, float64(len(r.Members())))
+	}
+	if rb := c.n.rebalance; rb != nil {
+		counter(c.transferPasses, float64(rb.passes.Load()))
+		counter(c.transferSent, float64(rb.keysSent.Load()))
+		counter(c.transferDropped, float64(rb.keysDropped.Load()))
 	}
 }
