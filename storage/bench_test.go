@@ -67,34 +67,6 @@ func BenchmarkUpdateSyncParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkUpdateNoSyncWaitParallel is BenchmarkUpdateSyncParallel with the
-// sync awaited after the key's stripe is released, as coordinators write.
-func BenchmarkUpdateNoSyncWaitParallel(b *testing.B) {
-	s := mustOpen(b, testOptions(b.TempDir(), "bench"))
-	val := benchValue()
-	var next atomic.Uint64
-	b.SetBytes(benchValueBytes)
-	b.SetParallelism(benchParallelism)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		var kb []byte
-		fn := func([]byte, bool) ([]byte, bool, error) { return val, true, nil }
-		for pb.Next() {
-			i := next.Add(1)
-			kb = benchUserKey(kb, i)
-			_, wait, err := s.UpdateNoSyncWait(uint32(i%64), kb, fn)
-			if err == nil {
-				err = wait()
-			}
-			if err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
 func BenchmarkRawPebbleSyncSetParallel(b *testing.B) {
 	db := openRawPebble(b, testOptions(b.TempDir(), "bench"))
 	val := benchValue()
