@@ -147,14 +147,18 @@ func (c *Client) getJSON(ctx context.Context, path string, out any) error {
 	return nil
 }
 
-// post POSTs to path and expects 202 Accepted.
-func (c *Client) post(ctx context.Context, path string) error {
+// post POSTs to path, expects 202 Accepted and returns the answer.
+func (c *Client) post(ctx context.Context, path string) (*Accepted, error) {
 	resp, err := c.send(ctx, request{method: http.MethodPost, path: path, ok: []int{http.StatusAccepted}})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.Body.Close()
+	defer resp.Body.Close()
+	var a Accepted
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&a); err != nil {
+		return nil, fmt.Errorf("POST %s: decode answer: %w", path, err)
+	}
+	return &a, nil
 }
 
 // Health checks the node's /healthz.

@@ -103,19 +103,29 @@ func (c *Client) Replicas(ctx context.Context, key string) (*ReplicaView, error)
 	return &out, nil
 }
 
+// Accepted is the answer of a cluster change the node accepted (202): what
+// it does next, in words.
+type Accepted struct {
+	Status  string `json:"status"`
+	ID      string `json:"id,omitempty"`
+	Message string `json:"message"`
+}
+
 // Leave asks the contacted node to hand its data to the new owners, leave
 // the ring and exit. It returns once the node accepted (202).
-func (c *Client) Leave(ctx context.Context) error {
-	if err := c.post(ctx, "/cluster/leave"); err != nil {
-		return fmt.Errorf("leave: %w", err)
+func (c *Client) Leave(ctx context.Context) (*Accepted, error) {
+	a, err := c.post(ctx, "/cluster/leave")
+	if err != nil {
+		return nil, fmt.Errorf("leave: %w", err)
 	}
-	return nil
+	return a, nil
 }
 
 // Remove takes the dead node id out of the ring for good.
-func (c *Client) Remove(ctx context.Context, id string) error {
-	if err := c.post(ctx, "/cluster/remove/"+url.PathEscape(id)); err != nil {
-		return fmt.Errorf("remove %q: %w", id, err)
+func (c *Client) Remove(ctx context.Context, id string) (*Accepted, error) {
+	a, err := c.post(ctx, "/cluster/remove/"+url.PathEscape(id))
+	if err != nil {
+		return nil, fmt.Errorf("remove %q: %w", id, err)
 	}
-	return nil
+	return a, nil
 }

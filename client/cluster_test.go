@@ -30,12 +30,15 @@ func clusterServer(t *testing.T) (*client.Client, *[]string) {
 	mux.Handle("GET /cluster/ring", answer(`{"n":3,"replicas":1,"partitions":1024,"members":[{"id":"n1","partitions":1024,"share":1,"replicas":1024}]}`))
 	mux.Handle("GET /cluster/preflist/{key...}", answer(`{"key":"a/b","partition":17,"primaries":[{"id":"n1","status":"alive"}],"fallbacks":[{"id":"n4","status":"suspect"}]}`))
 	mux.Handle("GET /debug/replicas/{key...}", answer(`{"key":"k","partition":17,"replicas":[{"node":"n1","role":"primary","status":"ok","siblings":[{"value":"aGk=","content_type":"text/plain","deleted":false}],"context":"c"}]}`))
-	accepted := func(w http.ResponseWriter, r *http.Request) {
-		calls = append(calls, r.Method+" "+r.URL.EscapedPath())
-		w.WriteHeader(http.StatusAccepted)
+	accepted := func(body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			calls = append(calls, r.Method+" "+r.URL.EscapedPath())
+			w.WriteHeader(http.StatusAccepted)
+			_, _ = w.Write([]byte(body))
+		}
 	}
-	mux.HandleFunc("POST /cluster/leave", accepted)
-	mux.HandleFunc("POST /cluster/remove/{id}", accepted)
+	mux.Handle("POST /cluster/leave", accepted(`{"status":"leaving","message":"handing data to the new owners"}`))
+	mux.Handle("POST /cluster/remove/{id}", accepted(`{"status":"removed","id":"n 2","message":"out of the ring"}`))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	c, err := client.New(srv.URL)
@@ -65,11 +68,11 @@ func TestClusterCalls(t *testing.T) {
 	if err != nil || len(rv.Replicas) != 1 || string(rv.Replicas[0].Siblings[0].Value) != "hi" {
 		t.Errorf("Replicas = %+v, %v", rv, err)
 	}
-	if err := c.Leave(ctx); err != nil {
-		t.Errorf("Leave: %v", err)
+	if a, err := c.Leave(ctx); err != nil || a.Status != "leaving" || a.Message == "" {
+		t.Errorf("Leave = %+v, %v; want the server's status and message", a, err)
 	}
-	if err := c.Remove(ctx, "n 2"); err != nil {
-		t.Errorf("Remove: %v", err)
+	if a, err := c.Remove(ctx, "n 2"); err != nil || a.Status != "removed" || a.ID != "n 2" {
+		t.Errorf("Remove = %+v, %v; want the server's status and id", a, err)
 	}
 	want := []string{"GET /cluster/members", "GET /cluster/ring", "GET /cluster/preflist/a/b", "GET /debug/replicas/k", "POST /cluster/leave", "POST /cluster/remove/n%202"}
 	if len(*calls) != len(want) {
@@ -144,11 +147,11 @@ func TestClientTypesMatchTheServers(t *testing.T) {
 	if err != nil || rv.Key != "k" || len(rv.Replicas) != 1 || string(rv.Replicas[0].Siblings[0].Value) != "hi" || rv.Replicas[0].Role != "primary" {
 		t.Errorf("Replicas = %+v, %v", rv, err)
 	}
-	if err := c.Leave(ctx); err != nil {
-		t.Errorf("Leave: %v", err)
+	if a, err := c.Leave(ctx); err != nil || a.Status != "leaving" || a.Message == "" {
+		t.Errorf("Leave = %+v, %v; want the server's answer", a, err)
 	}
-	if err := c.Remove(ctx, "n9"); err != nil || fc.removed != "n9" {
-		t.Errorf("Remove: %v, server saw %q", err, fc.removed)
+	if a, err := c.Remove(ctx, "n9"); err != nil || fc.removed != "n9" || a.ID != "n9" {
+		t.Errorf("Remove = %+v, %v, server saw %q", a, err, fc.removed)
 	}
 }
 

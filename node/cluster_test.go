@@ -227,7 +227,7 @@ func TestLeaveHandsOffAndShrinksTheRing(t *testing.T) {
 		}
 	}
 	leaver := c.nodes["n4"]
-	if err := c.clients["n4"].Leave(context.Background()); err != nil {
+	if _, err := c.clients["n4"].Leave(context.Background()); err != nil {
 		t.Fatalf("leave: %v", err)
 	}
 	select {
@@ -258,13 +258,13 @@ func TestLeaveHandsOffAndShrinksTheRing(t *testing.T) {
 
 func TestRemoveTakesADeadNodeOutOfTheRing(t *testing.T) {
 	c := startCluster(t, 4)
-	err := c.clients["n1"].Remove(context.Background(), "n4")
+	_, err := c.clients["n1"].Remove(context.Background(), "n4")
 	if !client.IsCode(err, "node_alive") {
 		t.Fatalf("removing a live node: %v, want 409 node_alive", err)
 	}
 	c.stop("n4")
 	c.waitStatus("n1", "n4", gossip.StatusDead)
-	if err := c.clients["n1"].Remove(context.Background(), "n4"); err != nil {
+	if _, err := c.clients["n1"].Remove(context.Background(), "n4"); err != nil {
 		t.Fatalf("remove dead n4: %v", err)
 	}
 	delete(c.nodes, "n4")

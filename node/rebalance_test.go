@@ -66,7 +66,7 @@ func TestRingChangesMoveTheData(t *testing.T) {
 
 	c.stop("n2")
 	c.waitStatus("n1", "n2", gossip.StatusDead)
-	if err := c.clients["n1"].Remove(context.Background(), "n2"); err != nil {
+	if _, err := c.clients["n1"].Remove(context.Background(), "n2"); err != nil {
 		t.Fatal(err)
 	}
 	delete(c.nodes, "n2")
@@ -118,7 +118,7 @@ func TestEveryAcknowledgedWriteSurvivesRingChangesUnderLoad(t *testing.T) {
 	join("n5")
 	c.waitRing("n1", "n2", "n3", "n4", "n5")
 
-	if err := c.clients["n3"].Leave(ctx); err != nil {
+	if _, err := c.clients["n3"].Leave(ctx); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -136,7 +136,7 @@ func TestEveryAcknowledgedWriteSurvivesRingChangesUnderLoad(t *testing.T) {
 	c.stop("n2")
 	mu.Unlock()
 	c.waitStatus("n1", "n2", gossip.StatusDead)
-	if err := c.clients["n1"].Remove(ctx, "n2"); err != nil {
+	if _, err := c.clients["n1"].Remove(ctx, "n2"); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -58,7 +54,7 @@ To take out a node that is down, use "dynakv remove ID" instead.`,
 			if timeout <= 0 {
 				return fmt.Errorf("--timeout %v: use a positive duration", timeout)
 			}
-			c, answer, err := acceptedClient(&ef)
+			c, err := ef.client()
 			if err != nil {
 				return err
 			}
@@ -77,10 +73,11 @@ To take out a node that is down, use "dynakv remove ID" instead.`,
 			if err := checkNotAlone(before); err != nil {
 				return err
 			}
-			if err := c.Leave(ctx); err != nil {
+			accepted, err := c.Leave(ctx)
+			if err != nil {
 				return err
 			}
-			if err := printAccepted(cmd, &ef, answer.get()); err != nil {
+			if err := printAccepted(cmd, &ef, accepted); err != nil {
 				return err
 			}
 			if !wait && lw.via == nil {
@@ -232,70 +229,13 @@ func isHTTPAnswer(err error) bool {
 	return ok
 }
 
-// acceptedClient returns a client of the endpoint that keeps the body of
-// the last answer it got: the client returns only errors for leave and
-// remove, whose 202 answers say what happens next.
-func acceptedClient(ef *endpointFlags) (*client.Client, *answerKeeper, error) {
-	if _, err := ef.client(); err != nil { // checks the flags
-		return nil, nil, err
-	}
-	keep := &answerKeeper{next: http.DefaultTransport}
-	c, err := client.New(ef.endpoint, client.WithUserAgent("dynakv-cli"), client.WithHTTPClient(&http.Client{Transport: keep}))
-	if err != nil {
-		return nil, nil, fmt.Errorf("--endpoint: %w", err)
-	}
-	return c, keep, nil
-}
-
-// answerKeeper is an http.RoundTripper that keeps a copy of the last
-// response body (the small JSON answers of the cluster endpoints).
-type answerKeeper struct {
-	next http.RoundTripper
-	mu   sync.Mutex
-	last []byte
-}
-
-func (k *answerKeeper) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := k.next.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read the answer of %s %s: %w", req.Method, req.URL, err)
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	k.mu.Lock()
-	k.last = body
-	k.mu.Unlock()
-	return resp, nil
-}
-
-func (k *answerKeeper) get() []byte {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.last
-}
-
 // printAccepted prints a 202 answer: as it came with -o json, else as
 // "<status> <id>: <message>".
-func printAccepted(cmd *cobra.Command, ef *endpointFlags, body []byte) error {
-	out := cmd.OutOrStdout()
-	var a struct{ Status, ID, Message string }
-	if err := json.Unmarshal(body, &a); err != nil || a.Message == "" {
-		_, err := fmt.Fprintln(out, strings.TrimSpace(string(body)))
-		return err
-	}
+func printAccepted(cmd *cobra.Command, ef *endpointFlags, a *client.Accepted) error {
 	if ef.json() {
-		var b bytes.Buffer
-		if err := json.Compact(&b, body); err != nil {
-			return fmt.Errorf("write output: %w", err)
-		}
-		_, err := fmt.Fprintln(out, b.String())
-		return err
+		return printJSON(cmd.OutOrStdout(), a)
 	}
 	head := strings.TrimSpace(a.Status + " " + a.ID)
-	_, err := fmt.Fprintf(out, "%s: %s\n", head, a.Message)
+	_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", head, a.Message)
 	return err
 }

@@ -23,14 +23,15 @@ of the ring succeeds and changes nothing.`,
   dynakv remove -e http://10.0.0.2:8080 n3`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, answer, err := acceptedClient(&ef)
+			c, err := ef.client()
 			if err != nil {
 				return err
 			}
-			if err := c.Remove(cmd.Context(), args[0]); err != nil {
+			accepted, err := c.Remove(cmd.Context(), args[0])
+			if err != nil {
 				return err
 			}
-			return printAccepted(cmd, &ef, answer.get())
+			return printAccepted(cmd, &ef, accepted)
 		},
 	}
 	ef.register(cmd)
