@@ -100,16 +100,6 @@ func (c Clock) Merge(o Clock) Clock {
 // Add returns c raised to cover dot d.
 func (c Clock) Add(d Dot) Clock { return c.Merge(Clock{{d.Actor, d.Counter}}) }
 
-// Descends reports whether c has seen everything o has (c >= o pointwise).
-func (c Clock) Descends(o Clock) bool {
-	for _, e := range o {
-		if c.Get(e.Actor) < e.Counter {
-			return false
-		}
-	}
-	return true
-}
-
 // Equal reports whether two clocks are identical.
 func (c Clock) Equal(o Clock) bool {
 	if len(c) != len(o) {

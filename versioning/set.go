@@ -179,7 +179,7 @@ func (s *Set) Equal(o *Set) bool {
 }
 
 // Descends reports whether s has seen everything o holds, so that merging o
-// into s changes nothing. Read repair uses it to find stale replicas.
+// into s changes nothing.
 func (s *Set) Descends(o *Set) bool { return Merge(s, o).Equal(s) }
 
 // holds reports whether s still holds the write with dot d.
