@@ -36,7 +36,20 @@ type TransferStatus struct {
 	PendingPartitions int   `json:"pending_partitions"`
 	Passes            int64 `json:"passes"`
 	KeysSent          int64 `json:"keys_sent"`
+	BytesSent         int64 `json:"bytes_sent"`
 	KeysDropped       int64 `json:"keys_dropped"`
+	// Leave is the progress of this node's leave; absent unless leaving.
+	Leave *LeaveProgress `json:"leave,omitempty"`
+}
+
+// LeaveProgress is how far a leaving node got (`dynakv leave --wait` draws
+// it): it streams PartitionsTotal partitions, then resends the keys written
+// meanwhile, delivers the hints it holds, and leaves.
+type LeaveProgress struct {
+	Phase           string `json:"phase"`
+	PartitionsTotal int64  `json:"partitions_total"`
+	PartitionsDone  int64  `json:"partitions_done"`
+	KeysResent      int64  `json:"keys_resent"`
 }
 
 // AAESummary is anti-entropy's progress on this node.

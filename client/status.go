@@ -22,7 +22,10 @@ type NodeStatus struct {
 		PendingPartitions int   `json:"pending_partitions"`
 		Passes            int64 `json:"passes"`
 		KeysSent          int64 `json:"keys_sent"`
+		BytesSent         int64 `json:"bytes_sent"`
 		KeysDropped       int64 `json:"keys_dropped"`
+		// Leave is set while the node leaves.
+		Leave *LeaveProgress `json:"leave"`
 	} `json:"transfers"`
 	AntiEntropy struct {
 		Partitions       int    `json:"partitions"`
@@ -31,6 +34,14 @@ type NodeStatus struct {
 		KeysRepaired     uint64 `json:"keys_repaired"`
 		TombstonesReaped uint64 `json:"tombstones_reaped"`
 	} `json:"anti_entropy"`
+}
+
+// LeaveProgress is how far a leaving node got.
+type LeaveProgress struct {
+	Phase           string `json:"phase"`
+	PartitionsTotal int64  `json:"partitions_total"`
+	PartitionsDone  int64  `json:"partitions_done"`
+	KeysResent      int64  `json:"keys_resent"`
 }
 
 // Status returns the contacted node's own status.

@@ -27,6 +27,19 @@ type Liveness interface {
 	Alive(nodeID string) bool
 }
 
+// Rerouter sends the hints of a target that will never come back to the
+// nodes that hold its keys now. The node wiring implements it over the
+// ring; hints only asks.
+type Rerouter interface {
+	// Departed reports whether target's hints must no longer wait for it:
+	// it left the ring (leave or remove), or this node is leaving and
+	// cannot wait.
+	Departed(target string) bool
+	// Owners returns the nodes a departed target's hint of partition goes
+	// to instead: the partition's primaries now.
+	Owners(partition uint32) []string
+}
+
 // Config configures a Manager. Start from DefaultConfig.
 type Config struct {
 	// Store holds the hint queues (namespace 'h'); required. It must stay
@@ -37,6 +50,11 @@ type Config struct {
 	// Liveness gates delivery: a worker sends nothing while its target is
 	// reported down; required.
 	Liveness Liveness
+	// Reroute, if set, redirects the hints of departed targets to the
+	// partition's owners (each alive owner must ack, at least one), so a
+	// write acknowledged through a hint survives its target's removal.
+	// nil: hints wait for their target until they expire.
+	Reroute Rerouter
 
 	// Window is the age (since Store) past which a hint is dropped instead
 	// of delivered. 0 keeps hints forever.

@@ -403,3 +403,62 @@ func TestCorruptHintIsDroppedAndTheQueueMovesOn(t *testing.T) {
 		t.Errorf("dropped_total{corrupt} = %v, want 2", got)
 	}
 }
+
+// fakeRerouter marks targets departed and names the owners of every
+// partition.
+type fakeRerouter struct {
+	mu       sync.Mutex
+	departed map[string]bool
+	owners   []string
+}
+
+func (r *fakeRerouter) Departed(target string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.departed[target]
+}
+
+func (r *fakeRerouter) Owners(uint32) []string { return r.owners }
+
+func (r *fakeRerouter) depart(target string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.departed[target] = true
+}
+
+// A removed target's hints reach the partition's alive owners instead, and
+// only then leave the queue; a down owner is skipped.
+func TestHintsOfADepartedTargetGoToTheOwners(t *testing.T) {
+	rr := &fakeRerouter{departed: map[string]bool{}, owners: []string{"o1", "o2", "o3"}}
+	e := newEnv(t, func(c *Config) { c.Reroute = rr })
+	for _, k := range []string{"a", "b"} {
+		e.store1("gone", k, "v")
+	}
+	e.live.set("o1", true)
+	e.live.set("o2", true) // o3 stays down
+	e.m.Start()
+	if n := e.pending("gone"); n != 2 {
+		t.Fatalf("Pending(gone) = %d before it departed, want 2", n)
+	}
+
+	rr.depart("gone")
+	e.m.Notify()
+	testutil.Eventually(t, waitFor, "the departed target's hints rerouted", func() bool { return e.pending("gone") == 0 })
+	got := map[string][]string{}
+	e.repl.mu.Lock()
+	for _, c := range e.repl.acked {
+		got[c.node] = append(got[c.node], c.key)
+	}
+	e.repl.mu.Unlock()
+	for _, owner := range []string{"o1", "o2"} {
+		if !slices.Equal(got[owner], []string{"a", "b"}) {
+			t.Errorf("owner %s got %q, want [a b]", owner, got[owner])
+		}
+	}
+	if len(got["o3"]) != 0 || len(got["gone"]) != 0 {
+		t.Errorf("sent to a down owner or to the departed target: %v", got)
+	}
+	if n := e.metric("dynakv_hints_rerouted_total"); n != 2 {
+		t.Errorf("dynakv_hints_rerouted_total = %v, want 2", n)
+	}
+}

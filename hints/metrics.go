@@ -23,6 +23,7 @@ type metrics struct {
 	pending      *prometheus.GaugeVec   // {target}
 	pendingBytes *prometheus.GaugeVec   // {target}
 	delay        prometheus.Histogram   // hint age at delivery
+	rerouted     prometheus.Counter     // delivered to the owners of a departed target
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -56,8 +57,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Age of a hint when its target acked it: how long the target missed the write.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10), // 10ms .. ~44min
 		}),
+		rerouted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dynakv_hints_rerouted_total",
+			Help: "Hint deliveries that went to the key's owners because the target left the ring (or this node is leaving).",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.stored, m.delivered, m.failures, m.dropped, m.pending, m.pendingBytes, m.delay} {
+	for _, c := range []prometheus.Collector{m.stored, m.delivered, m.failures, m.dropped, m.pending, m.pendingBytes, m.delay, m.rerouted} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("hints: register metrics: %w", err)
 		}

@@ -90,6 +90,17 @@ func (m *Manager) Pending(target string) (count int, bytes int64) {
 	return 0, 0
 }
 
+// PendingTotal is Pending summed over every target.
+func (m *Manager) PendingTotal() (count int, bytes int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, q := range m.queues {
+		count += q.count
+		bytes += q.bytes
+	}
+	return count, bytes
+}
+
 // kick makes sure target's new hint seq will be delivered: it records seq
 // for the worker's next idle check and wakes the running worker, or starts
 // one.

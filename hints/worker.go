@@ -54,7 +54,7 @@ func (w *worker) deliver(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if !w.m.cfg.Liveness.Alive(w.target) {
+		if !w.m.cfg.Liveness.Alive(w.target) && !w.departed() {
 			cursor = w.expireHead(cursor)
 			if err := w.wait(ctx, w.m.cfg.PollInterval); err != nil {
 				return err
@@ -140,9 +140,37 @@ func (w *worker) send(ctx context.Context, h *hint, state *versioning.Set) error
 	}
 	cctx, cancel := context.WithTimeout(ctx, w.m.cfg.ReplicateTimeout)
 	defer cancel()
+	if w.departed() {
+		return w.reroute(cctx, h, state)
+	}
 	if err := w.m.cfg.Transport.Replicate(cctx, w.target, h.rec.partition, h.rec.key, state); err != nil {
 		return fmt.Errorf("deliver hint %d (partition %d, key %q): %w", h.seq, h.rec.partition, h.rec.key, err)
 	}
+	return nil
+}
+
+// departed reports whether the target's hints go to its keys' owners.
+func (w *worker) departed() bool {
+	return w.m.cfg.Reroute != nil && w.m.cfg.Reroute.Departed(w.target)
+}
+
+// reroute delivers a departed target's hint to every alive owner of its
+// partition; it fails unless all of them, and at least one, acked.
+func (w *worker) reroute(ctx context.Context, h *hint, state *versioning.Set) error {
+	acked := 0
+	for _, owner := range w.m.cfg.Reroute.Owners(h.rec.partition) {
+		if !w.m.cfg.Liveness.Alive(owner) {
+			continue
+		}
+		if err := w.m.cfg.Transport.Replicate(ctx, owner, h.rec.partition, h.rec.key, state); err != nil {
+			return fmt.Errorf("deliver hint %d (partition %d, key %q) for departed %s to %s: %w", h.seq, h.rec.partition, h.rec.key, w.target, owner, err)
+		}
+		acked++
+	}
+	if acked == 0 {
+		return fmt.Errorf("deliver hint %d (partition %d, key %q) for departed %s: no owner of the partition is alive", h.seq, h.rec.partition, h.rec.key, w.target)
+	}
+	w.m.met.rerouted.Inc()
 	return nil
 }
 

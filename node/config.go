@@ -52,6 +52,11 @@ type Config struct {
 	AAEScanRate    float64       // --aae-scan-rate: keys per second tree rebuilds and listings read; 0: unlimited
 	TombstoneGrace time.Duration // --tombstone-grace: a tombstone every primary holds is deleted this long after the delete
 
+	// TransferRate (--transfer-rate, in MiB/s on the command line) caps the
+	// bytes per second this node streams to new owners after a ring change
+	// or during its leave; 0: unlimited.
+	TransferRate float64
+
 	Pprof bool // --pprof: serve Go's profiler under /debug/pprof/
 
 	// OTLPEndpoint (--otlp-endpoint) sends OpenTelemetry traces to this
@@ -66,6 +71,11 @@ type Config struct {
 
 	Logger *slog.Logger
 }
+
+// DefaultTransferRate is 100 MiB/s: a join or leave finishes in minutes per
+// GiB while leaving the disk and network most of their room for client
+// requests (Cassandra's stream throughput cap plays the same role).
+const DefaultTransferRate = 100 << 20
 
 // DefaultConfig returns the configuration of a single node on loopback with
 // its data in ./dynakv-data: what `dynakv serve` runs with no flags.
@@ -92,6 +102,7 @@ func DefaultConfig() Config {
 		AAERate:        antientropy.DefaultRate,
 		AAEScanRate:    antientropy.DefaultScanRate,
 		TombstoneGrace: antientropy.DefaultTombstoneGrace,
+		TransferRate:   DefaultTransferRate,
 	}
 }
 
@@ -106,6 +117,9 @@ func (c *Config) validate() error {
 	}
 	if c.Replicas < 1 {
 		errs = append(errs, fmt.Errorf("--replicas is %d: use 1 or more", c.Replicas))
+	}
+	if c.TransferRate < 0 {
+		errs = append(errs, fmt.Errorf("--transfer-rate is negative: use 0 for unlimited or a rate in MiB/s"))
 	}
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("partitions is %d: use 1 or more", c.Partitions))

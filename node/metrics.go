@@ -12,7 +12,7 @@ type nodeCollector struct {
 
 	diskBytes, compactions, compactionDebt, compactionsRunning, flushes, l0Files, readAmp,
 	writeStalls, writeStallSeconds, memtableBytes, cacheBytes, members, ringMembers,
-	transferPasses, transferSent, transferDropped *prometheus.Desc
+	transferPasses, transferSent, transferBytes, transferDropped *prometheus.Desc
 }
 
 func newNodeCollector(n *Node) *nodeCollector {
@@ -36,6 +36,7 @@ func newNodeCollector(n *Node) *nodeCollector {
 		ringMembers:        d("dynakv_ring_members", "Ring members (alive or not) in this node's ring."),
 		transferPasses:     d("dynakv_transfer_passes_total", "Ownership-transfer passes (checks that this node holds no data the ring gives to others)."),
 		transferSent:       d("dynakv_transfer_keys_sent_total", "Keys sent to their new owners after ring changes."),
+		transferBytes:      d("dynakv_transfer_bytes_sent_total", "Bytes of keys and records sent to new owners (counted once per receiving node)."),
 		transferDropped:    d("dynakv_transfer_keys_dropped_total", "Keys dropped here once every new owner acknowledged them."),
 	}
 }
@@ -73,7 +74,8 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if rb := c.n.rebalance; rb != nil {
 		counter(c.transferPasses, float64(rb.passes.Load()))
-		counter(c.transferSent, float64(rb.keysSent.Load()))
-		counter(c.transferDropped, float64(rb.keysDropped.Load()))
+		counter(c.transferSent, float64(c.n.transfers.keysSent.Load()))
+		counter(c.transferBytes, float64(c.n.transfers.bytesSent.Load()))
+		counter(c.transferDropped, float64(c.n.transfers.keysDropped.Load()))
 	}
 }

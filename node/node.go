@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/time/rate"
 
 	"dynakv/antientropy"
 	"dynakv/api"
@@ -24,6 +25,7 @@ import (
 	"dynakv/ring"
 	"dynakv/storage"
 	"dynakv/transport"
+	"dynakv/versioning"
 )
 
 // Node is one running dynakv node.
@@ -50,7 +52,15 @@ type Node struct {
 	stopOnce sync.Once
 	stopErr  error
 
-	rebalance *rebalancer
+	rebalance     *rebalancer
+	transfers     transferStats
+	transferLimit *rate.Limiter
+
+	// Leaving (see handOffAndLeave).
+	leaveState leaveState
+	leaveRing  atomic.Pointer[ring.Ring] // the ring without this node, once a leave started
+	changes    changeLog
+	writes     writeGate
 
 	antiEntropy *antientropy.Manager
 
@@ -73,7 +83,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	}
 	// Every log line about a client request carries its request_id.
 	logger := slog.New(reqctx.Handler(cfg.Logger.Handler())).With("node", cfg.ID)
-	n := &Node{cfg: cfg, logger: logger, stopped: make(chan struct{})}
+	n := &Node{cfg: cfg, logger: logger, stopped: make(chan struct{}), transferLimit: newTransferLimiter(cfg.TransferRate)}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
@@ -115,7 +125,11 @@ func Start(cfg Config) (_ *Node, err error) {
 		WarnSiblings: cfg.WarnSiblings,
 		Logger:       n.logger,
 		Metrics:      metrics,
-		OnChange:     trees.OnChange,
+		OnChange: func(partition uint32, key []byte, before, after *versioning.Set) {
+			trees.OnChange(partition, key, before, after)
+			n.changes.record(partition, key)
+		},
+		Admit: n.writes.admit,
 	})
 
 	if err := n.startGossip(); err != nil {
@@ -130,6 +144,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	}
 	hcfg := hints.DefaultConfig()
 	hcfg.Store, hcfg.Transport, hcfg.Liveness = n.store, n.peers, n.gossip
+	hcfg.Reroute = (*hintRoutes)(n)
 	hcfg.Window, hcfg.MaxPendingBytes, hcfg.DeliveryRate = cfg.HintWindow, cfg.MaxHintBytes, cfg.HintRate
 	hcfg.Logger, hcfg.Registerer = n.logger, reg
 	if n.hints, err = hints.New(hcfg); err != nil {

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"dynakv/gossip"
+	"dynakv/replica"
 	"dynakv/ring"
 )
 
@@ -39,18 +39,36 @@ const rebalanceRetryMin = 500 * time.Millisecond
 // Both are idempotent: replicas merge what they receive, so a transfer
 // repeated after an interruption, or done by two nodes at once, is harmless.
 // A pass ends early when the ring changes under it, and starts over.
+//
+// Data streams in chunks (see streamPartition), paced by --transfer-rate.
+// The transition being worked on (the ring of the last completed pass and
+// the current one) and the partitions already sent to newcomers are kept in
+// a journal, so a node restarted mid-transition resumes it where it stopped;
+// moving out needs no journal, since what was moved is no longer stored.
 type rebalancer struct {
 	n    *Node
 	kick chan struct{}
-	prev *ring.Ring // the ring of the last completed pass (at start, the ring the node started with)
+	prev *ring.Ring // the ring of the last completed pass (at start: the journal's, else the ring the node started with)
+
+	journal *journal // the transition in progress, nil when none
+
+	// The anti-entropy run that ends a transition, and the ring it is for.
+	repairRun  uint64
+	repairRing *ring.Ring
 
 	newEpoch bool // this pass already started a new actor epoch
 
-	passes, keysSent, keysDropped atomic.Int64
+	passes atomic.Int64
 }
 
 func (n *Node) startRebalancer() {
 	r := &rebalancer{n: n, kick: make(chan struct{}, 1), prev: n.placement.ring()}
+	if j := n.loadJournal(journalRebalance); j != nil && len(j.From) > 0 {
+		if prev, err := ring.New(j.From, ring.Config{Partitions: n.cfg.Partitions, N: n.cfg.Replicas}); err == nil {
+			r.prev, r.journal = prev, j
+			n.logger.Info("resuming an interrupted ownership transfer", "from", j.From, "to", j.To, "partitions_done", len(j.Done))
+		}
+	}
 	n.rebalance = r
 	n.wg.Add(1)
 	go func() {
@@ -100,6 +118,13 @@ func (r *rebalancer) pass(ctx context.Context) bool {
 	after := n.ringWithoutLeavers(cur)
 	complete := true
 	r.newEpoch = false
+	changed := r.prev != nil && !slices.Equal(r.prev.Members(), cur.Members())
+	if changed && !r.journal.covers(r.prev.Members(), cur.Members()) {
+		r.journal = &journal{From: r.prev.Members(), To: cur.Members()}
+		if err := n.saveJournal(journalRebalance, r.journal); err != nil {
+			n.logger.Warn("ownership transfer will not resume after a restart", "err", err)
+		}
+	}
 	for p := range uint32(cur.Partitions()) {
 		if ctx.Err() != nil || n.placement.ring() != cur {
 			return false
@@ -109,8 +134,16 @@ func (r *rebalancer) pass(ctx context.Context) bool {
 		var err error
 		if !slices.Contains(primaries, n.cfg.ID) && !slices.Contains(future, n.cfg.ID) {
 			err = r.moveOut(ctx, p, cur, primaries)
-		} else if r.prev != nil && r.prev != cur {
-			err = r.sendToNewcomers(ctx, p, primaries)
+		} else if changed && !r.journal.done(p) {
+			var sent int
+			if sent, err = r.sendToNewcomers(ctx, p, primaries); err == nil {
+				r.journal.markDone(p)
+				if sent > 0 {
+					if err := n.saveJournal(journalRebalance, r.journal); err != nil {
+						n.logger.Warn("ownership transfer progress not saved", "err", err)
+					}
+				}
+			}
 		}
 		if errors.Is(err, errOwnerDown) || errors.Is(err, errRingChanged) {
 			complete = false
@@ -119,11 +152,57 @@ func (r *rebalancer) pass(ctx context.Context) bool {
 			n.logger.Warn("ownership transfer incomplete; retrying", "partition", p, "err", err)
 		}
 	}
+	if complete && changed && n.antiEntropy != nil {
+		complete = r.repairAfterChange(cur)
+	}
 	if complete {
 		r.prev = cur
+		if r.journal != nil {
+			if err := n.store.DeleteRecord(journalRebalance); err != nil {
+				n.logger.Warn("finished ownership transfer still journaled; it will be repeated after a restart", "err", err)
+			}
+			r.journal = nil
+		}
 	}
 	r.passes.Add(1)
 	return complete
+}
+
+// repairAfterChange reports whether the anti-entropy round that ends a
+// transition to ring cur finished, every partition compared with every
+// other primary; until then it starts (or restarts) one and reports false.
+//
+// The bulk transfer sends what the ring change moved as seen from this
+// node's last completed ring. A node that dropped a partition under a ring
+// in between (two changes close together, a removal while passes waited for
+// a dead node) can leave a new primary short; comparing every partition
+// with its other primaries closes any such gap, cheaply where there is none.
+func (r *rebalancer) repairAfterChange(cur *ring.Ring) bool {
+	n := r.n
+	if r.repairRing == cur && r.repairRun != 0 {
+		for _, run := range n.antiEntropy.Status().Runs {
+			if run.ID != r.repairRun {
+				continue
+			}
+			if run.Finished.IsZero() {
+				return false
+			}
+			if run.Failed == 0 {
+				r.repairRun, r.repairRing = 0, nil
+				return true
+			}
+		}
+	}
+	run, err := n.antiEntropy.Repair()
+	if err != nil {
+		n.logger.Warn("could not start the anti-entropy round that ends an ownership transfer; retrying", "err", err)
+		return false
+	}
+	if !run.Finished.IsZero() && run.Failed == 0 {
+		return true // this node is a primary of nothing
+	}
+	r.repairRun, r.repairRing = run.ID, cur
+	return false
 }
 
 // errOwnerDown: a partition's data waits here until all its owners are up.
@@ -144,58 +223,76 @@ func (r *rebalancer) moveOut(ctx context.Context, p uint32, cur *ring.Ring, prim
 			return errOwnerDown // keep the copy until every primary can take it
 		}
 	}
-	sent, err := n.sendPartition(ctx, p, primaries)
+	keys, err := n.streamPartition(ctx, p, primaries, r.giveUp(cur), func(chunk []sentKey) error {
+		if n.placement.ring() != cur {
+			return errRingChanged // the owners it sent to may not be the owners any more
+		}
+		// This node may coordinate one of these keys again later
+		// (forwarded, or as a primary after another ring change) without
+		// the records it drops now: from then on it writes as a new actor
+		// (see Local.NewEpoch).
+		if !r.newEpoch {
+			if err := n.local.NewEpoch(); err != nil {
+				return err
+			}
+			r.newEpoch = true
+		}
+		return n.dropSent(p, chunk)
+	})
 	if err != nil {
 		return err
 	}
-	r.keysSent.Add(int64(len(sent)))
-	if n.placement.ring() != cur {
-		return errRingChanged // the owners it sent to may not be the owners any more
-	}
-	// This node may coordinate one of these keys again later (forwarded, or
-	// as a primary after another ring change) without the records it drops
-	// now: from then on it writes as a new actor (see Local.NewEpoch).
-	if !r.newEpoch {
-		if err := n.local.NewEpoch(); err != nil {
-			return err
-		}
-		r.newEpoch = true
-	}
-	for _, k := range sent {
-		_, err := n.store.Update(p, k.key, func(old []byte, found bool) ([]byte, bool, error) {
-			return nil, found && bytes.Equal(old, k.record), nil
-		})
-		if err != nil {
-			return err
-		}
-		r.keysDropped.Add(1)
-	}
-	n.logger.Info("moved a partition to its owners", "partition", p, "keys", len(sent), "to", primaries)
+	n.logger.Info("moved a partition to its owners", "partition", p, "keys", keys, "to", primaries)
 	return nil
+}
+
+// dropSent deletes each sent key whose record is still the one sent: a
+// write that landed since keeps the key here for the next pass.
+func (n *Node) dropSent(p uint32, chunk []sentKey) error {
+	records := make([]replica.StoredRecord, len(chunk))
+	for i, k := range chunk {
+		records[i] = replica.StoredRecord{Key: k.key, Record: k.record}
+	}
+	dropped, err := n.local.DropUnchanged(p, records)
+	n.transfers.keysDropped.Add(int64(dropped))
+	return err
 }
 
 // sendToNewcomers sends partition p to its primaries that were not primaries
 // under the ring of the last completed pass, if this node is the first
-// primary that stayed.
-func (r *rebalancer) sendToNewcomers(ctx context.Context, p uint32, primaries []string) error {
+// primary that stayed, and returns the keys sent.
+func (r *rebalancer) sendToNewcomers(ctx context.Context, p uint32, primaries []string) (int, error) {
 	n := r.n
 	before, _ := r.prev.PreferenceList(p)
 	stayed := slices.DeleteFunc(slices.Clone(primaries), func(id string) bool { return !slices.Contains(before, id) })
 	if len(stayed) == 0 || stayed[0] != n.cfg.ID {
-		return nil
+		return 0, nil
 	}
 	fresh := slices.DeleteFunc(slices.Clone(primaries), func(id string) bool { return slices.Contains(before, id) })
 	if len(fresh) == 0 {
-		return nil
+		return 0, nil
 	}
 	for _, id := range fresh {
 		if !n.gossip.Alive(id) {
-			return errOwnerDown
+			return 0, errOwnerDown
 		}
 	}
-	sent, err := n.sendPartition(ctx, p, fresh)
-	r.keysSent.Add(int64(len(sent)))
-	return err
+	return n.streamPartition(ctx, p, fresh, r.giveUp(n.placement.ring()), nil)
+}
+
+// giveUp stops a transfer begun under ring cur once the ring changed or a
+// target went down: the pass is then incomplete, and the next one sends
+// where the new ring says, or once the target is back.
+func (r *rebalancer) giveUp(cur *ring.Ring) giveUp {
+	return func(target string) error {
+		if r.n.placement.ring() != cur {
+			return errRingChanged
+		}
+		if !r.n.gossip.Alive(target) {
+			return errOwnerDown
+		}
+		return nil
+	}
 }
 
 // ringWithoutLeavers returns cur without the members gossip reports

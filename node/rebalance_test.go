@@ -45,6 +45,49 @@ func (c *testCluster) allPrimariesHold(at string, keys []string) {
 	})
 }
 
+// heldBy counts, per node, the keys it stores as a primary, as
+// /debug/replicas reports them.
+func (c *testCluster) heldBy(at string, keys []string) (map[string]int, error) {
+	held := map[string]int{}
+	for _, k := range keys {
+		view, err := c.clients[at].Replicas(context.Background(), k)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range view.Replicas {
+			if r.Role == "primary" && r.Status == "ok" && len(r.Siblings) > 0 {
+				held[r.Node]++
+			}
+		}
+	}
+	return held, nil
+}
+
+// waitShares waits until each of members holds its share of keys: within
+// 25% of len(keys) x N / len(members).
+func (c *testCluster) waitShares(keys []string, members ...string) {
+	c.t.Helper()
+	want := float64(len(keys)) * float64(min(3, len(members))) / float64(len(members))
+	var last map[string]int
+	ok := testutil.Poll(60*time.Second, func() bool {
+		held, err := c.heldBy(members[0], keys)
+		if err != nil {
+			return false
+		}
+		last = held
+		for _, id := range members {
+			if d := float64(held[id]) - want; d > 0.25*want || d < -0.25*want {
+				return false
+			}
+		}
+		return true
+	})
+	if !ok {
+		c.t.Fatalf("key shares of %d keys over %v: %v; want each within 25%% of %.0f", len(keys), members, last, want)
+	}
+	c.t.Logf("key shares of %d keys over %v: %v (ideal %.0f)", len(keys), members, last, want)
+}
+
 // Joins, a leave and a remove move the data with the ring: every primary of
 // every key holds it afterwards, without reads or anti-entropy.
 func TestRingChangesMoveTheData(t *testing.T) {
@@ -81,6 +124,29 @@ func TestRingChangesMoveTheData(t *testing.T) {
 // node holds its share of the keys.
 func TestEveryAcknowledgedWriteSurvivesRingChangesUnderLoad(t *testing.T) {
 	c := startCluster(t, 3)
+	// Enough keys, written before the ring changes, that each node's count
+	// measures its share rather than chance.
+	var preloaded []string
+	for i := range 600 {
+		preloaded = append(preloaded, fmt.Sprintf("pre-%d", i))
+	}
+	var pre sync.WaitGroup
+	for w := range 8 {
+		pre.Add(1)
+		go func() {
+			defer pre.Done()
+			for i := w; i < len(preloaded); i += 8 {
+				if err := c.put(c.ids()[i%3], preloaded[i], "v-"+preloaded[i], "", client.Levels{W: "all"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	pre.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	var (
 		mu     sync.Mutex
@@ -117,6 +183,7 @@ func TestEveryAcknowledgedWriteSurvivesRingChangesUnderLoad(t *testing.T) {
 	join("n4")
 	join("n5")
 	c.waitRing("n1", "n2", "n3", "n4", "n5")
+	c.waitShares(preloaded, "n1", "n2", "n3", "n4", "n5")
 
 	if _, err := c.clients["n3"].Leave(ctx); err != nil {
 		t.Fatal(err)
@@ -152,7 +219,14 @@ func TestEveryAcknowledgedWriteSurvivesRingChangesUnderLoad(t *testing.T) {
 	})
 	stop()
 	writes.Wait()
-	for _, k := range acked {
+	c.waitShares(preloaded, "n1", "n4", "n5")
+	start := time.Now()
+	testutil.Eventually(t, 60*time.Second, "every node to hold every key", func() bool {
+		held, err := c.heldBy("n1", preloaded)
+		return err == nil && held["n1"] == 600 && held["n4"] == 600 && held["n5"] == 600
+	})
+	t.Logf("all 600 on each node %v later", time.Since(start))
+	for _, k := range append(acked, preloaded...) {
 		obj, err := c.get("n4", k, client.Levels{R: "quorum"})
 		if err != nil || len(obj.Siblings) != 1 || string(obj.Siblings[0].Value) != "v-"+k {
 			t.Fatalf("acknowledged write %s: %v, %v", k, values(obj), err)

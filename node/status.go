@@ -37,8 +37,17 @@ func (s *statusView) Status() api.StatusView {
 		st.Transfers = api.TransferStatus{
 			PendingPartitions: rb.pendingPartitions(),
 			Passes:            rb.passes.Load(),
-			KeysSent:          rb.keysSent.Load(),
-			KeysDropped:       rb.keysDropped.Load(),
+			KeysSent:          n.transfers.keysSent.Load(),
+			BytesSent:         n.transfers.bytesSent.Load(),
+			KeysDropped:       n.transfers.keysDropped.Load(),
+		}
+	}
+	if phase := n.leaveState.Phase(); phase != "" {
+		st.Transfers.Leave = &api.LeaveProgress{
+			Phase:           phase,
+			PartitionsTotal: n.leaveState.partitionsTotal.Load(),
+			PartitionsDone:  n.leaveState.partitionsDone.Load(),
+			KeysResent:      n.leaveState.keysResent.Load(),
 		}
 	}
 	if n.antiEntropy != nil {

@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,7 @@ type Local struct {
 	logger       *slog.Logger
 	metrics      *Metrics
 	onChange     ChangeFunc
+	admit        func() (done func(), err error)
 }
 
 // ChangeFunc is told of every change to a stored key once it is applied (a
@@ -45,6 +47,11 @@ type LocalConfig struct {
 	// OnChange, if set, is told of every change (anti-entropy keeps its
 	// hash trees current with it).
 	OnChange ChangeFunc
+	// Admit, if set, is asked before every write or merge: an error refuses
+	// it (returned as is, nothing written); otherwise done is called once
+	// the change is applied and reported to OnChange. A leaving node uses
+	// it to stop taking writes at a precise point.
+	Admit func() (done func(), err error)
 }
 
 // NewLocal returns the local replica over store. Its dots are written as the
@@ -58,6 +65,7 @@ func NewLocal(cfg LocalConfig) *Local {
 		logger:       cfg.Logger,
 		metrics:      cfg.Metrics,
 		onChange:     cfg.OnChange,
+		admit:        cfg.Admit,
 	}
 	l.setActor()
 	if l.now == nil {
@@ -67,6 +75,16 @@ func NewLocal(cfg LocalConfig) *Local {
 		l.logger = slog.Default()
 	}
 	return l
+}
+
+// Admit asks LocalConfig.Admit whether a change may be made now; callers
+// that store something for this node outside Local (a hint it holds) ask it
+// too. done must be called once the change is made.
+func (l *Local) Admit() (done func(), err error) {
+	if l == nil || l.admit == nil {
+		return func() {}, nil
+	}
+	return l.admit()
 }
 
 // Actor is the actor this replica writes its dots as.
@@ -125,6 +143,11 @@ func (l *Local) Coordinate(partition uint32, key []byte, w Write) (*versioning.S
 // while this copy syncs. durable must be called exactly once, and this
 // node's copy counts as an ack only once it returned nil.
 func (l *Local) CoordinateNoSyncWait(partition uint32, key []byte, w Write) (state *versioning.Set, durable func() error, err error) {
+	done, err := l.Admit()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer done()
 	var updated, before *versioning.Set
 	_, wait, err := l.store.UpdateNoSyncWait(partition, key, func(old []byte, found bool) ([]byte, bool, error) {
 		cur, err := decodeStored(old, found)
@@ -168,9 +191,14 @@ func (l *Local) CoordinateNoSyncWait(partition uint32, key []byte, w Write) (sta
 // returns the merged state. Merging never refuses and never drops a sibling
 // the merge keeps: the sibling limit applies to client writes only.
 func (l *Local) Merge(partition uint32, key []byte, in *versioning.Set) (*versioning.Set, error) {
+	done, err := l.Admit()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	var merged, before *versioning.Set
 	changed := false
-	_, err := l.store.Update(partition, key, func(old []byte, found bool) ([]byte, bool, error) {
+	_, err = l.store.Update(partition, key, func(old []byte, found bool) ([]byte, bool, error) {
 		cur, err := decodeStored(old, found)
 		if err != nil {
 			return nil, false, err
@@ -190,6 +218,92 @@ func (l *Local) Merge(partition uint32, key []byte, in *versioning.Set) (*versio
 	}
 	l.checkSiblings(key, merged)
 	return merged, nil
+}
+
+// MergeBatch is Merge for many keys, written in one storage batch with one
+// sync: it returns once every merged state is durable. Entries without a
+// state are skipped. A key may appear more than once.
+func (l *Local) MergeBatch(entries []KeyState) error {
+	done, err := l.Admit()
+	if err != nil {
+		return err
+	}
+	defer done()
+	type outcome struct {
+		before, after *versioning.Set
+		changed       bool
+	}
+	outcomes := make([]outcome, len(entries))
+	updates := make([]storage.BatchUpdate, 0, len(entries))
+	for i, e := range entries {
+		if e.State.IsEmpty() {
+			continue
+		}
+		updates = append(updates, storage.BatchUpdate{Partition: e.Partition, Key: e.Key, Fn: func(old []byte, found bool) ([]byte, bool, error) {
+			cur, err := decodeStored(old, found)
+			if err != nil {
+				return nil, false, err
+			}
+			merged := versioning.Merge(cur, e.State)
+			if merged.Equal(cur) {
+				outcomes[i] = outcome{after: merged}
+				return nil, false, nil
+			}
+			outcomes[i] = outcome{before: cur, after: merged, changed: true}
+			return merged.AppendBinary(nil), true, nil
+		}})
+	}
+	if _, err := l.store.UpdateBatch(updates); err != nil {
+		return fmt.Errorf("merge %d states: %w", len(updates), err)
+	}
+	for i, o := range outcomes {
+		if o.changed {
+			l.changed(entries[i].Partition, entries[i].Key, o.before, o.after)
+		}
+		if o.after != nil {
+			l.checkSiblings(entries[i].Key, o.after)
+		}
+	}
+	return nil
+}
+
+// StoredRecord is a key's record exactly as storage held it.
+type StoredRecord struct {
+	Key, Record []byte
+}
+
+// DropUnchanged deletes, in one batch, each key of partition whose stored
+// record is still exactly the given one (a write since then keeps it), and
+// reports each deletion to OnChange, so that anti-entropy's trees never
+// count a dropped key. Ownership transfer calls it once the new owners
+// acknowledged the records. It returns how many keys it deleted.
+func (l *Local) DropUnchanged(partition uint32, records []StoredRecord) (int, error) {
+	dropped := make([]*versioning.Set, len(records))
+	updates := make([]storage.BatchUpdate, len(records))
+	for i, r := range records {
+		updates[i] = storage.BatchUpdate{Partition: partition, Key: r.Key, Fn: func(old []byte, found bool) ([]byte, bool, error) {
+			if !found || !bytes.Equal(old, r.Record) {
+				return nil, false, nil
+			}
+			before, err := versioning.DecodeSet(old)
+			if err != nil {
+				return nil, false, err
+			}
+			dropped[i] = before
+			return nil, true, nil
+		}}
+	}
+	if _, err := l.store.UpdateBatch(updates); err != nil {
+		return 0, fmt.Errorf("drop %d keys of partition %d: %w", len(records), partition, err)
+	}
+	n := 0
+	for i, before := range dropped {
+		if before != nil {
+			l.changed(partition, records[i].Key, before, nil)
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (l *Local) changed(partition uint32, key []byte, before, after *versioning.Set) {

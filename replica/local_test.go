@@ -107,6 +107,52 @@ func TestLocalMergeKeepsBothSidesAndIsIdempotent(t *testing.T) {
 	}
 }
 
+// A batch merge stores what one merge per key would, reports each change
+// once, and leaves unchanged keys unreported.
+func TestLocalMergeBatchEqualsMerges(t *testing.T) {
+	src := openLocal(t, "src", 0)
+	var entries []KeyState
+	for i := range 10 {
+		key := []byte(fmt.Sprintf("k%d", i))
+		s, err := src.Coordinate(uint32(i%4), key, Write{Value: []byte(fmt.Sprintf("v%d", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, KeyState{Partition: uint32(i % 4), Key: key, State: s})
+	}
+	one, batch := openLocal(t, "one", 0), openLocal(t, "batch", 0)
+	changes := 0
+	batch.onChange = func(uint32, []byte, *versioning.Set, *versioning.Set) { changes++ }
+	if _, err := one.Merge(entries[0].Partition, entries[0].Key, entries[0].State); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := batch.Merge(entries[0].Partition, entries[0].Key, entries[0].State); err != nil {
+		t.Fatal(err)
+	}
+	changes = 0
+	for _, e := range entries[1:] {
+		if _, err := one.Merge(e.Partition, e.Key, e.State); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := batch.MergeBatch(append(entries, KeyState{Partition: 9, Key: []byte("no state")})); err != nil {
+		t.Fatal(err)
+	}
+	if changes != len(entries)-1 {
+		t.Errorf("%d changes reported, want %d (the first key was already there)", changes, len(entries)-1)
+	}
+	for _, e := range entries {
+		want, _ := one.Read(e.Partition, e.Key)
+		got, err := batch.Read(e.Partition, e.Key)
+		if err != nil || !got.Equal(want) {
+			t.Fatalf("%s: batch merge stored %v (%v), one merge %v", e.Key, got, err, want)
+		}
+	}
+	if s, _ := batch.Read(9, []byte("no state")); s != nil {
+		t.Fatalf("an entry without a state stored %v", s)
+	}
+}
+
 // A node whose data folder was lost writes as a new incarnation, so its new
 // writes are not taken for ones other replicas already saw.
 func TestLocalNewIncarnationAfterDataLoss(t *testing.T) {

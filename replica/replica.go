@@ -39,6 +39,10 @@ type Transport interface {
 	// Replicate merges state into the peer's copy of key and returns once
 	// the peer stored it durably.
 	Replicate(ctx context.Context, node string, partition uint32, key []byte, state *versioning.Set) error
+	// ReplicateBatch merges every entry's state into the peer's copy of its
+	// key and returns once the peer stored all of them durably; an error
+	// means the peer may have stored some, all or none.
+	ReplicateBatch(ctx context.Context, node string, entries []KeyState) error
 	// Coordinate forwards a client write to a peer that is a replica of the
 	// key, which coordinates it with the same levels.
 	Coordinate(ctx context.Context, node string, key []byte, w Write, opts WriteOptions) (*versioning.Set, error)
@@ -71,8 +75,8 @@ type Transport interface {
 	ReapTombstones(ctx context.Context, node string, entries []KeyState) ([]bool, error)
 }
 
-// KeyState is one key's state in one partition, the unit of anti-entropy's
-// batched calls. A nil State means the key has none.
+// KeyState is one key's state in one partition, the unit of batched calls
+// (ownership transfer, anti-entropy). A nil State means the key has none.
 type KeyState struct {
 	Partition uint32
 	Key       []byte

@@ -60,6 +60,16 @@ func (p PeerService) Replicate(ctx context.Context, partition uint32, key []byte
 	return err
 }
 
+// ReplicateBatch merges many states sent by another node, with one sync.
+func (p PeerService) ReplicateBatch(ctx context.Context, entries []KeyState) error {
+	if p.Tracer != nil {
+		var span trace.Span
+		_, span = p.Tracer.Start(ctx, "storage.merge-batch")
+		defer span.End()
+	}
+	return p.Local.MergeBatch(entries)
+}
+
 // Coordinate coordinates a write another node forwarded here.
 func (p PeerService) Coordinate(ctx context.Context, key []byte, w Write, opts WriteOptions) (*versioning.Set, error) {
 	return p.Coordinator.CoordinateForwarded(ctx, key, w, opts)
@@ -72,6 +82,11 @@ func (p PeerService) StoreHint(_ context.Context, target string, partition uint3
 	if p.Hints == nil {
 		return errNoHints
 	}
+	done, err := p.Local.Admit()
+	if err != nil {
+		return err
+	}
+	defer done()
 	return p.Hints.Store(target, partition, key, state)
 }
 

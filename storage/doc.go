@@ -54,6 +54,7 @@
 //	m seq.ceiling   8-byte big-endian: every number NextSequence ever returned is below it
 //	m actor.epoch   8-byte big-endian: the node's actor epoch (see ActorEpoch)
 //	m identity      the IDENTITY JSON of the folder the data was created in
+//	m rec.<name>    Records: opaque values other packages keep (PutRecord)
 //
 // New namespaces must take a new tag byte and be added to this table; never
 // reuse a retired tag, because old data folders may still hold its keys.

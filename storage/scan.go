@@ -16,6 +16,14 @@ import (
 //
 // The scan counts as an in-flight operation: Close waits for it.
 func (s *Store) ScanPartition(partition uint32, fn func(key, value []byte) error) error {
+	return s.ScanPartitionFrom(partition, nil, fn)
+}
+
+// ScanPartitionFrom is ScanPartition starting at the first key not below
+// from (nil: the partition's first key). Transfers scan a partition in
+// chunks with it: each chunk starts after the last key of the one before,
+// so no iterator stays open while a chunk travels.
+func (s *Store) ScanPartitionFrom(partition uint32, from []byte, fn func(key, value []byte) error) error {
 	if !s.gate.enter() {
 		return ErrClosed
 	}
@@ -25,6 +33,9 @@ func (s *Store) ScanPartition(partition uint32, fn func(key, value []byte) error
 	// other partitions nor other namespaces can leak in, and pebble skips
 	// sstables outside the range.
 	lower, upper := partitionBounds(partition)
+	if from != nil {
+		lower = appendDataKey(nil, partition, from)
+	}
 	iter, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return fmt.Errorf("storage: scan partition %d: %w", partition, err)

@@ -30,5 +30,10 @@ func newStripes() *stripes { return new(stripes) }
 // of returns the stripe of a pebble key. The key includes the partition, so
 // equal user keys in different partitions are different keys.
 func (s *stripes) of(pebbleKey []byte) *sync.Mutex {
-	return &s.mu[xxhash.Sum64(pebbleKey)&(numStripes-1)].Mutex
+	return &s.mu[s.index(pebbleKey)].Mutex
+}
+
+// index is the number of the stripe of a pebble key.
+func (s *stripes) index(pebbleKey []byte) int {
+	return int(xxhash.Sum64(pebbleKey) & (numStripes - 1))
 }

@@ -88,6 +88,10 @@ func (d direct) Replicate(ctx context.Context, _ string, p uint32, key []byte, s
 	return d.h.Replicate(ctx, p, key, s)
 }
 
+func (d direct) ReplicateBatch(ctx context.Context, _ string, entries []replica.KeyState) error {
+	return d.h.ReplicateBatch(ctx, entries)
+}
+
 func (d direct) Coordinate(ctx context.Context, _ string, key []byte, w replica.Write, o replica.WriteOptions) (*versioning.Set, error) {
 	return d.h.Coordinate(ctx, key, w, o)
 }

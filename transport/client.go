@@ -91,6 +91,21 @@ func (c *Client) Replicate(ctx context.Context, node string, partition uint32, k
 	return nil
 }
 
+// ReplicateBatch merges every entry's state into node's copy of its key and
+// returns once node stored all of them durably. A node that predates the
+// call answers with an error wrapping ErrUnimplemented.
+func (c *Client) ReplicateBatch(ctx context.Context, node string, entries []replica.KeyState) error {
+	req := &transportpb.ReplicateBatchRequest{Entries: keyStatesPB(entries)}
+	err := c.call(node, func(rpc transportpb.NodeClient) error {
+		_, err := rpc.ReplicateBatch(ctx, req)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("replicate %d keys to %s: %w", len(entries), node, err)
+	}
+	return nil
+}
+
 // Coordinate forwards a client write to node, which coordinates it with the
 // same levels, and returns the key's new state. node's refusals come back as
 // the same typed errors a local coordinator returns.

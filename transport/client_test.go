@@ -74,6 +74,21 @@ func TestCallsRoundTrip(t *testing.T) {
 	}
 }
 
+func TestReplicateBatchRoundTrip(t *testing.T) {
+	c, h, _ := cluster(t)
+	a, b := transporttest.State(t, "a"), transporttest.State(t, "b1", "b2")
+	err := c.ReplicateBatch(context.Background(), "n2", []replica.KeyState{
+		{Partition: 1, Key: []byte("ka"), State: a},
+		{Partition: 2, Key: []byte("kb"), State: b},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.State([]byte("ka")).Equal(a) || !h.State([]byte("kb")).Equal(b) {
+		t.Fatalf("peer holds %+v and %+v, want %+v and %+v", h.State([]byte("ka")), h.State([]byte("kb")), a, b)
+	}
+}
+
 func TestServerSeesClientDeadline(t *testing.T) {
 	c, h, _ := cluster(t)
 	var seen time.Time

@@ -18,6 +18,9 @@ type Handler interface {
 	// Replicate merges state into this node's copy of key and returns once
 	// the result is stored durably.
 	Replicate(ctx context.Context, partition uint32, key []byte, state *versioning.Set) error
+	// ReplicateBatch merges every entry's state into this node's copy of its
+	// key and returns once all of them are stored durably.
+	ReplicateBatch(ctx context.Context, entries []replica.KeyState) error
 	// Coordinate runs a client write another node forwarded here, with the
 	// client's levels, and returns the key's new state. Its refusals
 	// (*replica.UnavailableError, *replica.TimeoutError,

@@ -43,6 +43,17 @@ func (s *service) Replicate(ctx context.Context, req *transportpb.ReplicateReque
 	return &transportpb.ReplicateResponse{}, nil
 }
 
+func (s *service) ReplicateBatch(ctx context.Context, req *transportpb.ReplicateBatchRequest) (*transportpb.ReplicateBatchResponse, error) {
+	entries, err := fromKeyStatesPB(req.GetEntries())
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("replicate a batch: %v", err))
+	}
+	if err := s.h.ReplicateBatch(ctx, entries); err != nil {
+		return nil, s.failBatch("replicate-batch", len(entries), err)
+	}
+	return &transportpb.ReplicateBatchResponse{}, nil
+}
+
 func (s *service) Coordinate(ctx context.Context, req *transportpb.CoordinateRequest) (*transportpb.CoordinateResponse, error) {
 	w, opts, err := fromCoordinateRequest(req)
 	if err != nil {

@@ -40,7 +40,8 @@ and returns once the node has accepted (HTTP 202); the hand-off goes on in the
 background and can take a while with a lot of data.
 
 With --wait it then follows the leave until the node is out of the ring,
-printing progress on stderr, for at most --timeout. With --via (which implies
+printing progress on stderr (a bar of the partitions handed off, redrawn in
+place on a terminal), for at most --timeout. With --via (which implies
 --wait) it asks another node, which sees the leaving node's status turn
 "left"; without it, it asks the leaving node itself, and stops when that node
 shows itself "left" or stops answering (a node exits once it has left).
@@ -58,7 +59,7 @@ To take out a node that is down, use "dynakv remove ID" instead.`,
 			if err != nil {
 				return err
 			}
-			lw := &leaveWaiter{leaving: c, progress: cmd.ErrOrStderr(), timeout: timeout}
+			lw := &leaveWaiter{leaving: c, progress: cmd.ErrOrStderr(), redraw: isTerminal(cmd.ErrOrStderr()), timeout: timeout}
 			if via != "" {
 				if lw.via, err = client.New(via, client.WithUserAgent("dynakv-cli")); err != nil {
 					return fmt.Errorf("--via: %w", err)
@@ -159,6 +160,7 @@ type leaveWaiter struct {
 	via      *client.Client // nil: ask the leaving node itself
 	id       string
 	progress io.Writer
+	redraw   bool // progress is a terminal: redraw one line in place
 	timeout  time.Duration
 }
 
@@ -178,9 +180,19 @@ func (lw *leaveWaiter) wait(ctx context.Context) (leaveDone, error) {
 	for {
 		state, done := lw.poll(ctx)
 		if done != nil {
+			if lw.redraw && last != "" {
+				fmt.Fprintln(lw.progress)
+			}
 			return *done, nil
 		}
-		if state != last || time.Since(lastAt) >= leaveProgressEvery {
+		if bar := lw.bar(ctx); bar != "" {
+			state = bar + "  " + state
+		}
+		switch {
+		case lw.redraw:
+			fmt.Fprintf(lw.progress, "\r\033[K%6s  %s", time.Since(start).Round(time.Second), state)
+			last = state
+		case state != last || time.Since(lastAt) >= leaveProgressEvery:
 			fmt.Fprintf(lw.progress, "%6s  %s\n", time.Since(start).Round(time.Second), state)
 			last, lastAt = state, time.Now()
 		}
@@ -190,6 +202,30 @@ func (lw *leaveWaiter) wait(ctx context.Context) (leaveDone, error) {
 		case <-tick.C:
 		}
 	}
+}
+
+// barWidth is the number of cells of the progress bar.
+const barWidth = 30
+
+// bar asks the leaving node how far its hand-off got and draws it, as
+// "[#######.......] 412/1024 partitions, handing off"; "" when the node does
+// not say (it has not started, is gone, or predates the figures).
+func (lw *leaveWaiter) bar(ctx context.Context) string {
+	st, err := lw.leaving.Status(ctx)
+	if err != nil || st.Transfers.Leave == nil {
+		return ""
+	}
+	return progressBar(*st.Transfers.Leave)
+}
+
+// progressBar draws a leave's progress.
+func progressBar(p client.LeaveProgress) string {
+	filled := barWidth
+	if p.PartitionsTotal > 0 {
+		filled = int(min(p.PartitionsDone, p.PartitionsTotal) * barWidth / p.PartitionsTotal)
+	}
+	return fmt.Sprintf("[%s%s] %d/%d partitions, %s", strings.Repeat("#", filled), strings.Repeat(".", barWidth-filled),
+		p.PartitionsDone, p.PartitionsTotal, p.Phase)
 }
 
 // poll asks once. It returns a line saying where the leave stands, or how

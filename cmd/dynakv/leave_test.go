@@ -63,3 +63,18 @@ func TestLeavingNodeID(t *testing.T) {
 		}
 	}
 }
+
+func TestLeaveProgressBar(t *testing.T) {
+	for _, c := range []struct {
+		p    client.LeaveProgress
+		want string
+	}{
+		{client.LeaveProgress{Phase: "handing off", PartitionsTotal: 200, PartitionsDone: 50}, "[#######.......................] 50/200 partitions, handing off"},
+		{client.LeaveProgress{Phase: "hints", PartitionsTotal: 200, PartitionsDone: 200}, "[##############################] 200/200 partitions, hints"},
+		{client.LeaveProgress{Phase: "handing off"}, "[##############################] 0/0 partitions, handing off"},
+	} {
+		if got := progressBar(c.p); got != c.want {
+			t.Errorf("progressBar(%+v) = %q, want %q", c.p, got, c.want)
+		}
+	}
+}

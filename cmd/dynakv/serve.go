@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,6 +55,7 @@ func newServeCmd() *cobra.Command {
 	f.Float64Var(&cfg.AAERate, "aae-rate", cfg.AAERate, "anti-entropy: keys per second repaired or reaped at most (0: unlimited)")
 	f.Float64Var(&cfg.AAEScanRate, "aae-scan-rate", cfg.AAEScanRate, "anti-entropy: keys per second read from storage to build hash trees and list keys (0: unlimited)")
 	f.DurationVar(&cfg.TombstoneGrace, "tombstone-grace", cfg.TombstoneGrace, "a deleted key's tombstone is kept at least this long, then removed once every replica holds it; must exceed --hint-window")
+	f.Var(mibPerSecond{&cfg.TransferRate}, "transfer-rate", "MiB per second this node streams to new owners after a join, leave or remove (0: unlimited)")
 	f.BoolVar(&cfg.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP address")
 	f.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector URL (default: off, unless OTEL_EXPORTER_OTLP_ENDPOINT is set)")
 	logs.register(cmd, "info")
@@ -120,3 +123,24 @@ func (l *logFlags) logger(w *os.File) (*slog.Logger, error) {
 	}
 	return nil, fmt.Errorf("--log-format %q: use text or json", l.format)
 }
+
+// mibPerSecond is a flag in MiB per second for a field in bytes per second.
+type mibPerSecond struct{ bytes *float64 }
+
+func (m mibPerSecond) String() string {
+	if m.bytes == nil {
+		return "0"
+	}
+	return strconv.FormatFloat(*m.bytes/(1<<20), 'g', -1, 64)
+}
+
+func (m mibPerSecond) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return fmt.Errorf("%q: want a number of MiB per second, 0 for unlimited", s)
+	}
+	*m.bytes = v * (1 << 20)
+	return nil
+}
+
+func (mibPerSecond) Type() string { return "MiB/s" }

@@ -16,13 +16,22 @@ const pollInterval = 10 * time.Millisecond
 // guessed duration.
 func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !Poll(within, cond) {
+		t.Fatalf("timed out after %v waiting for %s", within, what)
+	}
+}
+
+// Poll is Eventually for a caller that reports the failure itself (with
+// what it saw last): it returns whether cond held before within passed.
+func Poll(within time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(within)
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
+			return false
 		}
 		<-tick.C
 	}
+	return true
 }

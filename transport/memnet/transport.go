@@ -53,6 +53,28 @@ func (t *nodeTransport) Replicate(ctx context.Context, node string, partition ui
 	return nil
 }
 
+// ReplicateBatch passes through the faults as a Replicate does (its op is
+// OpReplicate, so DropReplicate drops it too).
+func (t *nodeTransport) ReplicateBatch(ctx context.Context, node string, entries []replica.KeyState) error {
+	d, err := t.net.deliver(ctx, t.from, node, OpReplicate)
+	if err != nil {
+		return fmt.Errorf("replicate %d keys to %s: %w", len(entries), node, err)
+	}
+	if d.drop {
+		return nil
+	}
+	in, err := copyKeyStates(entries)
+	if err != nil {
+		return fmt.Errorf("replicate %d keys to %s: %w", len(entries), node, err)
+	}
+	hctx, cancel := detach(ctx)
+	defer cancel()
+	if err := d.handler.ReplicateBatch(hctx, in); err != nil {
+		return fmt.Errorf("replicate %d keys to %s: %w", len(entries), node, wire(err))
+	}
+	return nil
+}
+
 func (t *nodeTransport) Coordinate(ctx context.Context, node string, key []byte, w replica.Write, opts replica.WriteOptions) (*versioning.Set, error) {
 	d, err := t.net.deliver(ctx, t.from, node, OpCoordinate)
 	if err != nil {

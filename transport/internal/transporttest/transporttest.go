@@ -74,6 +74,19 @@ func (h *Handler) Replicate(ctx context.Context, _ uint32, key []byte, state *ve
 	return nil
 }
 
+// ReplicateBatch merges every entry's state into the stored one.
+func (h *Handler) ReplicateBatch(ctx context.Context, entries []replica.KeyState) error {
+	if err := h.enter(ctx, "replicate-batch"); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range entries {
+		h.states[string(e.Key)] = versioning.Merge(h.states[string(e.Key)], e.State)
+	}
+	return nil
+}
+
 // Coordinate applies w as a write of actor "remote" and records w and opts.
 func (h *Handler) Coordinate(ctx context.Context, key []byte, w replica.Write, opts replica.WriteOptions) (*versioning.Set, error) {
 	if err := h.enter(ctx, "coordinate"); err != nil {
