@@ -53,6 +53,10 @@ type Gossip struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
+
+	// newcomer: this start made the node a ring member (its data folder
+	// held no membership with it in the ring). Set once by Start.
+	newcomer bool
 }
 
 // peer is what memberlist told us about a node.
@@ -103,6 +107,9 @@ func Start(cfg Config) (*Gossip, error) {
 	addr := ml.LocalNode().Address()
 	g.gossipAddr.Store(&addr)
 	g.ml.Store(ml)
+	if self, ok := g.members[cfg.NodeID]; !ok || !self.Status.inRing() {
+		g.newcomer = true
+	}
 	g.joinRing()
 	if err := g.joinCluster(len(knownPeers) > 0); err != nil {
 		return nil, g.abort(err)
@@ -224,6 +231,10 @@ func (g *Gossip) joinCluster(knowsPeers bool) error {
 	}
 	return fmt.Errorf("gossip: join cluster via %v: %w", g.cfg.Join, err)
 }
+
+// Newcomer reports whether this start made the node a ring member, rather
+// than restarting a member: its ring before this start was none.
+func (g *Gossip) Newcomer() bool { return g.newcomer }
 
 // LocalAddr returns the gossip address (host:port) other nodes reach this
 // node at; with BindPort 0 it carries the port the OS chose.

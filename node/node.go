@@ -135,7 +135,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	if err := n.startGossip(); err != nil {
 		return nil, err
 	}
-	n.placement = &placement{}
+	n.placement = &placement{self: cfg.ID, cfg: ring.Config{Partitions: cfg.Partitions, N: cfg.Replicas}, joining: n.gossip.Newcomer()}
 	if err := n.rebuildRing(); err != nil {
 		return nil, err
 	}
@@ -256,7 +256,7 @@ func (n *Node) rebuildRing() error {
 	if err != nil {
 		return fmt.Errorf("build ring of %v: %w", members, err)
 	}
-	n.placement.set(r)
+	n.placement.change(r)
 	n.logger.Info("ring changed", "members", members)
 	return nil
 }

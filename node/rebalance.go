@@ -63,6 +63,9 @@ type rebalancer struct {
 
 func (n *Node) startRebalancer() {
 	r := &rebalancer{n: n, kick: make(chan struct{}, 1), prev: n.placement.ring()}
+	if before := n.placement.previousRing(); before != nil {
+		r.prev = before // a node that just joined: the cluster before it came
+	}
 	if j := n.loadJournal(journalRebalance); j != nil && len(j.From) > 0 {
 		if prev, err := ring.New(j.From, ring.Config{Partitions: n.cfg.Partitions, N: n.cfg.Replicas}); err == nil {
 			r.prev, r.journal = prev, j
@@ -156,6 +159,7 @@ func (r *rebalancer) pass(ctx context.Context) bool {
 		complete = r.repairAfterChange(cur)
 	}
 	if complete {
+		n.placement.settled(cur)
 		r.prev = cur
 		if r.journal != nil {
 			if err := n.store.DeleteRecord(journalRebalance); err != nil {

@@ -234,3 +234,57 @@ func TestEveryAcknowledgedWriteSurvivesRingChangesUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d acknowledged writes, all readable after two joins, a leave and a remove", len(acked))
 }
+
+// Reads keep finding every key while the ring changes under them and its
+// data is still moving: two nodes join a cluster whose transfers crawl (a
+// few bytes a second past the first burst, anti-entropy as slow), and every
+// key is read first through a newcomer at r=one, then at r=quorum, from
+// every node.
+func TestReadsFindEveryKeyWhileItsDataMoves(t *testing.T) {
+	c := startClusterWith(t, 3, func(cfg *node.Config) {
+		cfg.TransferRate = 16 // bytes/s: past the limiter's 2 MiB burst, a transfer stalls
+		cfg.AAERate = 1
+	})
+	// 6 MiB in all, so every old node's transfers outlast the burst.
+	value := string(make([]byte, 24<<10))
+	var keys []string
+	for i := range 256 {
+		keys = append(keys, fmt.Sprintf("moving-%d", i))
+	}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(keys); i += 8 {
+				if err := c.put(c.ids()[i%3], keys[i], value+keys[i], "", client.Levels{W: "all"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	c.start(c.joinConfig("n4"))
+	c.start(c.joinConfig("n5"))
+	c.waitRing("n1", "n2", "n3", "n4", "n5")
+
+	held, err := c.heldBy("n1", keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("copies on the primaries while transfers crawl: %v (all there: %d each)", held, len(keys)*3/5)
+	for _, levels := range []client.Levels{{R: "one"}, {R: "quorum"}} {
+		for _, at := range []string{"n4", "n5", "n1", "n2", "n3"} {
+			for _, k := range keys {
+				obj, err := c.get(at, k, levels)
+				if err != nil || len(obj.Siblings) != 1 || string(obj.Siblings[0].Value) != value+k {
+					t.Fatalf("get %s at r=%s through %s while data moves: %v", k, levels.R, at, err)
+				}
+			}
+		}
+	}
+}

@@ -15,6 +15,9 @@ type target struct {
 	node    string
 	primary bool
 	hintFor string // a fallback's: the down primary it keeps a hint for
+	// previous: a read of a node that owned the partition before a ring
+	// change (see PreviousOwners); its answer is merged, never counted.
+	previous bool
 }
 
 // reply is one replica's answer to a read or write.
@@ -70,13 +73,18 @@ func (c *Coordinator) fanOut(ctx context.Context, kind string, targets []target,
 type tally struct {
 	need, needPrimaries int
 	ok, okPrimaries     int
-	outstanding         int
+	outstanding         int // every target's, previous owners' included
+	previous            int // previous owners' replies outstanding
 	ackedBy             []string
 	cause               error // the first failed reply that was not a plain unreachable peer
 }
 
 func (t *tally) add(r reply) {
 	t.outstanding--
+	if r.previous {
+		t.previous--
+		return
+	}
 	if r.err != nil {
 		if t.cause == nil && !IsUnreachable(r.err) {
 			t.cause = fmt.Errorf("%s: %w", r.node, r.err)
@@ -90,12 +98,18 @@ func (t *tally) add(r reply) {
 	t.ackedBy = append(t.ackedBy, r.node)
 }
 
-func (t *tally) met() bool { return t.ok >= t.need && t.okPrimaries >= t.needPrimaries }
+// met reports that the levels are met and no previous owner's answer is
+// outstanding.
+func (t *tally) met() bool { return t.levelsMet() && t.previous == 0 }
+
+// levelsMet reports that enough replicas answered for the levels.
+func (t *tally) levelsMet() bool { return t.ok >= t.need && t.okPrimaries >= t.needPrimaries }
 
 // hopeless reports that even if every outstanding reply succeeds the levels
 // cannot be met, so waiting longer is pointless.
 func (t *tally) hopeless() bool {
-	return t.ok+t.outstanding < t.need || t.okPrimaries+t.outstanding < t.needPrimaries
+	counted := t.outstanding - t.previous
+	return t.ok+counted < t.need || t.okPrimaries+counted < t.needPrimaries
 }
 
 // failure is the error of a request whose levels were not met: a

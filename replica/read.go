@@ -35,9 +35,20 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 	ctx, cancel := c.withTimeout(ctx, opts.Timeout)
 	defer cancel()
 
-	targets := make([]target, len(alive))
+	targets := make([]target, len(alive), len(alive)+2)
 	for i, n := range alive {
 		targets[i] = target{node: n, primary: true}
+	}
+	// While the partition's data may still be moving after a ring change,
+	// its previous owners are asked too, and waited for: a new primary the
+	// data has not reached yet answers "not found", and only an old owner
+	// still has the key.
+	previous := 0
+	if po, ok := c.cfg.Placement.(PreviousOwners); ok {
+		for _, n := range c.alive(po.PreviousOwners(partition)) {
+			targets = append(targets, target{node: n, previous: true})
+			previous++
+		}
 	}
 	replies := c.fanOut(ctx, "read", targets, func(ctx context.Context, t target) (*versioning.Set, error) {
 		if t.node == c.cfg.Self {
@@ -49,7 +60,7 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 		merged *versioning.Set
 		seen   []reply
 	)
-	t := tally{need: need, needPrimaries: opts.PR, outstanding: len(targets)}
+	t := tally{need: need, needPrimaries: opts.PR, outstanding: len(targets), previous: previous}
 	for !t.met() {
 		if t.hopeless() {
 			return nil, t.failure("read", nil)
@@ -67,6 +78,11 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 				c.cfg.Logger.DebugContext(ctx, "replica read failed", "key", string(key), "node", r.node, "err", r.err)
 			}
 		case <-ctx.Done():
+			if t.levelsMet() {
+				// Only a previous owner is late: answer with what the
+				// levels asked for.
+				return merged, nil
+			}
 			return nil, t.failure("read", ctx.Err())
 		}
 	}
@@ -110,8 +126,8 @@ func (c *Coordinator) repair(ctx context.Context, partition uint32, key []byte, 
 	}
 	var wg sync.WaitGroup
 	for _, r := range replies {
-		if r.state.Equal(merged) {
-			continue
+		if r.previous || r.state.Equal(merged) {
+			continue // a previous owner is not repaired: it hands off or drops its copy
 		}
 		c.cfg.Metrics.readRepair()
 		wg.Add(1)

@@ -26,6 +26,16 @@ type Placement interface {
 	Replicas() int
 }
 
+// PreviousOwners is implemented by a Placement that knows of a ring change
+// whose data may still be moving: for a partition, it returns the nodes that
+// were its primaries before the change and are not now. Until the new
+// primaries received the partition, an old owner may be the only node that
+// holds a key (it drops its copy only once every new primary acknowledged
+// it), so reads ask those nodes too (see Coordinator.Get).
+type PreviousOwners interface {
+	PreviousOwners(partition uint32) []string
+}
+
 // Liveness tells whether a node is believed reachable (gossip's view).
 type Liveness interface {
 	Alive(nodeID string) bool
