@@ -2,8 +2,10 @@ package node_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 
 	"log/slog"
 
+	"dynakv/api"
 	"dynakv/client"
 	"dynakv/gossip"
 	"dynakv/internal/testutil"
@@ -104,5 +107,34 @@ func startBenchCluster(b *testing.B, size int) []string {
 		info, err := c.Ring(context.Background())
 		return err == nil && len(info.Members) == size
 	})
+	if size > 1 {
+		// Each join ends with an anti-entropy round on every node; measure
+		// after it, not during it.
+		for _, ep := range endpoints {
+			testutil.Eventually(b, 2*time.Minute, ep+"'s post-join anti-entropy round", func() bool {
+				return repairsFinished(ep)
+			})
+		}
+	}
 	return endpoints
+}
+
+// repairsFinished reports whether the node at ep ran a repair and every
+// repair it ran has finished.
+func repairsFinished(ep string) bool {
+	resp, err := http.Get(ep + "/cluster/antientropy?partitions=false")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var st api.AntiEntropyStatus
+	if json.NewDecoder(resp.Body).Decode(&st) != nil || len(st.Repairs) == 0 {
+		return false
+	}
+	for _, r := range st.Repairs {
+		if r.Finished == nil {
+			return false
+		}
+	}
+	return true
 }

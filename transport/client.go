@@ -24,6 +24,10 @@ type ClientConfig struct {
 	// TracerProvider records a span per call and carries the trace context
 	// to the peer; nil: no tracing.
 	TracerProvider trace.TracerProvider
+	// CallsInFlight is how many Replicate (or Read) calls to one peer run
+	// at once; calls beyond it are coalesced into ReplicateBatch (ReadBatch)
+	// calls (see coalesce.go). 0: DefaultCallsInFlight.
+	CallsInFlight int
 }
 
 // Client calls other nodes. It keeps one gRPC connection per peer, dialed on
@@ -34,9 +38,12 @@ type Client struct {
 	version uint32 // ProtocolVersion; a test may change it before the first call
 
 	mu      sync.Mutex
-	peers   map[string]*peer   // by node id
-	retired map[*peer]struct{} // replaced by a new address, closed once idle
+	peers   map[string]*peer        // by node id
+	retired map[*peer]struct{}      // replaced by a new address, closed once idle
+	queues  map[queueKey]*callQueue // by node id and kind of call
 	closed  bool
+
+	wg sync.WaitGroup // coalesced calls in flight
 }
 
 var _ replica.Transport = (*Client)(nil)
@@ -52,25 +59,26 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = DefaultMaxMessageBytes
 	}
+	if cfg.CallsInFlight <= 0 {
+		cfg.CallsInFlight = DefaultCallsInFlight
+	}
 	return &Client{
 		cfg:     cfg,
 		version: ProtocolVersion,
 		peers:   make(map[string]*peer),
 		retired: make(map[*peer]struct{}),
+		queues:  make(map[queueKey]*callQueue),
 	}, nil
 }
 
-// Read returns node's stored state of key (nil when it has none).
+// Read returns node's stored state of key (nil when it has none). Calls to
+// a busy peer are coalesced (see coalesce.go).
 func (c *Client) Read(ctx context.Context, node string, partition uint32, key []byte) (*versioning.Set, error) {
-	var resp *transportpb.ReadResponse
-	err := c.call(node, func(rpc transportpb.NodeClient) (err error) {
-		resp, err = rpc.Read(ctx, &transportpb.ReadRequest{Partition: partition, Key: key})
-		return err
-	})
+	buf, err := c.queue(node, readCalls).do(ctx, &transportpb.KeyState{Partition: partition, Key: key})
 	if err != nil {
 		return nil, fmt.Errorf("read %q from %s: %w", key, node, err)
 	}
-	state, err := decodeState(resp.GetState())
+	state, err := decodeState(buf)
 	if err != nil {
 		return nil, fmt.Errorf("read %q from %s: %w", key, node, err)
 	}
@@ -78,14 +86,10 @@ func (c *Client) Read(ctx context.Context, node string, partition uint32, key []
 }
 
 // Replicate merges state into node's copy of key and returns once node has
-// stored it durably.
+// stored it durably. Calls to a busy peer are coalesced (see coalesce.go).
 func (c *Client) Replicate(ctx context.Context, node string, partition uint32, key []byte, state *versioning.Set) error {
-	req := &transportpb.ReplicateRequest{Entry: &transportpb.KeyState{Partition: partition, Key: key, State: encodeState(state)}}
-	err := c.call(node, func(rpc transportpb.NodeClient) error {
-		_, err := rpc.Replicate(ctx, req)
-		return err
-	})
-	if err != nil {
+	entry := &transportpb.KeyState{Partition: partition, Key: key, State: encodeState(state)}
+	if _, err := c.queue(node, replicateCalls).do(ctx, entry); err != nil {
 		return fmt.Errorf("replicate %q to %s: %w", key, node, err)
 	}
 	return nil
@@ -185,7 +189,19 @@ func (c *Client) Close() error {
 	for _, p := range all {
 		errs = append(errs, p.close())
 	}
+	c.wg.Wait() // coalesced calls fail fast on closed connections
 	return errors.Join(errs...)
+}
+
+// track counts in a goroutine Close waits for, unless the client is closed.
+func (c *Client) track() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	return true
 }
 
 // call runs one RPC on node's connection and translates its error.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -293,11 +294,82 @@ func TestManyConcurrentCallsShareOneConnection(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := h.Calls("replicate"); n != 640 {
-		t.Errorf("handler saw %d replicates, want 640", n)
+	for i := range 64 {
+		for j := range 10 {
+			if k := fmt.Appendf(nil, "k%d-%d", i, j); !h.State(k).Equal(state) {
+				t.Fatalf("peer holds %v for %s, want the replicated state", h.State(k), k)
+			}
+		}
 	}
+	t.Logf("640 replicates in %d calls and %d batches", h.Calls("replicate"), h.Calls("replicate-batch"))
 	if n := lis.accepted.Load(); n != 1 {
 		t.Errorf("server accepted %d TCP connections, want 1", n)
+	}
+}
+
+// While a peer is busy with as many Replicate calls as CallsInFlight,
+// further calls queue and go out together in ReplicateBatch calls, at the
+// latest maxQueueDelay later: they never wait for the busy calls (here,
+// calls that hang until the test releases them). Each caller gets the
+// batch's answer, and a caller that gives up does not fail the others.
+func TestReplicateCallsToABusyPeerAreCoalesced(t *testing.T) {
+	h := transporttest.NewHandler()
+	release := make(chan struct{})
+	var blocked sync.WaitGroup
+	blocked.Add(2)
+	var first atomic.Int32
+	h.Hook = func(ctx context.Context, op string) error {
+		if op == "replicate" && first.Add(1) <= 2 {
+			blocked.Done()
+			<-release
+		}
+		return nil
+	}
+	lis := listen(t, "127.0.0.1:0")
+	serve(t, ServerConfig{Handler: h}, lis)
+	c := newTestClient(t, newResolver("n2", lis.Addr().String()))
+	c.cfg.CallsInFlight = 2
+	state := transporttest.State(t, "v")
+
+	var busy, queued sync.WaitGroup
+	errs := make(chan error, 32)
+	put := func(wg *sync.WaitGroup, ctx context.Context, k string) {
+		defer wg.Done()
+		if err := c.Replicate(ctx, "n2", 0, []byte(k), state); err != nil {
+			errs <- fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	busy.Add(2)
+	go put(&busy, context.Background(), "busy-1")
+	go put(&busy, context.Background(), "busy-2")
+	blocked.Wait() // both slots taken, and held
+	gaveUp, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.Replicate(gaveUp, "n2", 0, []byte("impatient"), state); !errors.Is(err, context.Canceled) {
+		t.Errorf("a queued caller whose context ended got %v, want context.Canceled", err)
+	}
+	for i := range 20 {
+		queued.Add(1)
+		go put(&queued, context.Background(), fmt.Sprintf("queued-%d", i))
+	}
+	queued.Wait()
+	for i := range 20 {
+		if k := fmt.Sprintf("queued-%d", i); !h.State([]byte(k)).Equal(state) {
+			t.Errorf("peer holds %v for %s", h.State([]byte(k)), k)
+		}
+	}
+	if n := h.Calls("replicate-batch"); n < 1 || n > 20 {
+		t.Errorf("%d ReplicateBatch calls for 20 queued replicates, want some", n)
+	}
+	t.Logf("20 replicates queued behind 2 hung calls went out in %d batch calls", h.Calls("replicate-batch"))
+	close(release)
+	busy.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := h.Calls("replicate"); n > 3 {
+		t.Errorf("%d Replicate calls, want the 2 that found a free slot (and at most one lone late entry)", n)
 	}
 }
 
@@ -429,5 +501,59 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if err := NewServer(ServerConfig{}).Serve(listen(t, "127.0.0.1:0")); err == nil {
 		t.Error("Serve without a Handler succeeded")
+	}
+}
+
+// Reads of a busy peer are coalesced too, do not wait for the hung calls
+// ahead of them, and each caller gets its own key's state.
+func TestReadCallsToABusyPeerAreCoalesced(t *testing.T) {
+	h := transporttest.NewHandler()
+	release := make(chan struct{})
+	var blocked sync.WaitGroup
+	blocked.Add(2)
+	var first atomic.Int32
+	h.Hook = func(ctx context.Context, op string) error {
+		if op == "read" && first.Add(1) <= 2 {
+			blocked.Done()
+			<-release
+		}
+		return nil
+	}
+	lis := listen(t, "127.0.0.1:0")
+	serve(t, ServerConfig{Handler: h}, lis)
+	c := newTestClient(t, newResolver("n2", lis.Addr().String()))
+	c.cfg.CallsInFlight = 2
+	for i := range 10 {
+		k := fmt.Sprintf("k%d", i)
+		if err := c.Replicate(context.Background(), "n2", 0, []byte(k), transporttest.State(t, "v-"+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var hung, queued sync.WaitGroup
+	read := func(wg *sync.WaitGroup, k string) {
+		defer wg.Done()
+		got, err := c.Read(context.Background(), "n2", 0, []byte(k))
+		want := transporttest.State(t, "v-"+k)
+		if k == "absent" {
+			want = nil
+		}
+		if err != nil || !got.Equal(want) {
+			t.Errorf("Read(%s) = %v, %v; want %v", k, got, err, want)
+		}
+	}
+	hung.Add(2)
+	go read(&hung, "k0")
+	go read(&hung, "k1")
+	blocked.Wait()
+	for _, k := range []string{"k2", "k3", "k4", "k5", "absent"} {
+		queued.Add(1)
+		go read(&queued, k)
+	}
+	queued.Wait() // the five queued reads finish while two reads hang
+	close(release)
+	hung.Wait()
+	if n := h.Calls("read"); n != 7 {
+		t.Errorf("the handler read %d keys, want 7", n)
 	}
 }

@@ -28,6 +28,21 @@ func (s *service) Read(ctx context.Context, req *transportpb.ReadRequest) (*tran
 	return &transportpb.ReadResponse{State: encodeState(state)}, nil
 }
 
+func (s *service) ReadBatch(ctx context.Context, req *transportpb.ReadBatchRequest) (*transportpb.ReadBatchResponse, error) {
+	out := make([]*transportpb.KeyState, len(req.GetEntries()))
+	for i, e := range req.GetEntries() {
+		if e == nil {
+			return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("read a batch: entry %d is empty", i))
+		}
+		state, err := s.h.Read(ctx, e.GetPartition(), e.GetKey())
+		if err != nil {
+			return nil, s.fail("read-batch", e.GetKey(), err)
+		}
+		out[i] = &transportpb.KeyState{Partition: e.GetPartition(), Key: e.GetKey(), State: encodeState(state)}
+	}
+	return &transportpb.ReadBatchResponse{Entries: out}, nil
+}
+
 func (s *service) Replicate(ctx context.Context, req *transportpb.ReplicateRequest) (*transportpb.ReplicateResponse, error) {
 	e := req.GetEntry()
 	if e == nil {

@@ -21,7 +21,7 @@ import (
 // Handler is an in-memory transport.Handler. Set Hook before the first call.
 type Handler struct {
 	// Hook, when set, runs first in every call with the call's ctx and
-	// operation ("read", "replicate", "coordinate", "store-hint",
+	// operation ("read", "replicate", "replicate-batch", "coordinate", "store-hint",
 	// "held-hints", "tree-hashes", "tree-listing", "exchange-states",
 	// "reap-tombstones", as memnet's Op names); a non-nil error is
 	// returned as the call's error.
