@@ -22,10 +22,12 @@ import (
 // added delay when the peer is idle); beyond that it waits in the peer's
 // queue, and when a running call ends, everything queued goes out as one
 // batch call (ReplicateBatch, which the peer stores with one write batch
-// and one sync; ReadBatch). Each caller still gets its own answer. No entry
-// waits in a queue longer than maxQueueDelay: past it, what is queued goes
-// out as a batch of its own even though the slots are taken, so one slow or
-// hung call never holds up the calls behind it.
+// and one sync; ReadBatch). Each caller still gets its own answer. An entry
+// that waited maxQueueDelay goes out on one extra slot, the late slot, even
+// though the regular slots are taken, so one slow or hung call never holds
+// up the calls behind it. There is one late slot per queue: more would send
+// every call that waits a little on a slot of its own, and undo the
+// batching under load.
 //
 // A batch call carries no caller's cancellation (one caller giving up must
 // not fail the others) but the latest of their deadlines, and the request
@@ -100,7 +102,8 @@ type callQueue struct {
 	kind *callKind
 
 	mu       sync.Mutex
-	inFlight int
+	inFlight int  // regular slots taken
+	lateBusy bool // the late slot is taken
 	pending  []*queuedCall
 	late     *time.Timer // armed while entries wait; sends them at maxQueueDelay
 	armed    bool
@@ -150,7 +153,7 @@ func (q *callQueue) do(ctx context.Context, entry *transportpb.KeyState) ([]byte
 			state, err = q.kind.single(ctx, rpc, entry)
 			return err
 		})
-		q.callEnded()
+		q.callEnded(false)
 		return state, err
 	}
 	w := &queuedCall{entry: entry, reqID: reqctx.ID(ctx), done: make(chan callResult, 1)}
@@ -166,27 +169,35 @@ func (q *callQueue) do(ctx context.Context, entry *transportpb.KeyState) ([]byte
 	}
 }
 
-// callEnded frees the call's slot, or hands it to a batch of what queued
-// meanwhile.
-func (q *callQueue) callEnded() {
+// callEnded frees the call's slot (the late one if late), or hands it to a
+// batch of what queued meanwhile.
+func (q *callQueue) callEnded(late bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.pending) == 0 {
-		q.inFlight--
+		q.freeLocked(late)
 		return
 	}
-	q.sendLocked()
+	q.sendLocked(late)
+}
+
+func (q *callQueue) freeLocked(late bool) {
+	if late {
+		q.lateBusy = false
+	} else {
+		q.inFlight--
+	}
 }
 
 // sendLocked sends a batch from the queue's head in a goroutine that holds
-// a slot (already counted in inFlight) and, when done, passes it on.
-func (q *callQueue) sendLocked() {
+// a slot (already taken: the late one if late) and, when done, passes it on.
+func (q *callQueue) sendLocked(late bool) {
 	batch := q.takeLocked()
 	if len(q.pending) > 0 {
 		q.armLocked()
 	}
 	if !q.c.track() {
-		q.inFlight--
+		q.freeLocked(late)
 		for _, w := range batch {
 			w.done <- callResult{err: ErrClosed}
 		}
@@ -195,7 +206,7 @@ func (q *callQueue) sendLocked() {
 	go func() {
 		defer q.c.wg.Done()
 		q.send(batch)
-		q.callEnded()
+		q.callEnded(late)
 	}()
 }
 
@@ -212,17 +223,17 @@ func (q *callQueue) armLocked() {
 	}
 }
 
-// sendLate sends what waited maxQueueDelay in a slot of its own, beyond
-// CallsInFlight.
+// sendLate sends what waited maxQueueDelay on the late slot, if it is free
+// (else the entries go with the next slot that frees).
 func (q *callQueue) sendLate() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.armed = false
-	if len(q.pending) == 0 {
+	if len(q.pending) == 0 || q.lateBusy {
 		return
 	}
-	q.inFlight++
-	q.sendLocked()
+	q.lateBusy = true
+	q.sendLocked(true)
 }
 
 // takeLocked removes a batch's worth of entries from the queue's head.
