@@ -1,6 +1,9 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+	"time"
+)
 
 // StatusSource answers GET /cluster/status with this node's own figures;
 // `dynakv status` asks every node and prints one table.
@@ -38,8 +41,22 @@ type TransferStatus struct {
 	KeysSent          int64 `json:"keys_sent"`
 	BytesSent         int64 `json:"bytes_sent"`
 	KeysDropped       int64 `json:"keys_dropped"`
+	// Running are the partitions this node is sending right now.
+	Running []RunningTransfer `json:"running"`
 	// Leave is the progress of this node's leave; absent unless leaving.
 	Leave *LeaveProgress `json:"leave,omitempty"`
+}
+
+// RunningTransfer is one partition on its way to other nodes, as
+// `riak-admin transfers` lists them.
+type RunningTransfer struct {
+	Partition uint32 `json:"partition"`
+	// Kind is why it moves: "move-out" (this node no longer owns it),
+	// "to-newcomers" (new primaries joined it) or "leave".
+	Kind     string    `json:"kind"`
+	To       []string  `json:"to"`
+	KeysSent int64     `json:"keys_sent"`
+	Started  time.Time `json:"started"`
 }
 
 // LeaveProgress is how far a leaving node got (`dynakv leave --wait` draws

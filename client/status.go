@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // NodeStatus is GET /cluster/status: one node's own figures.
@@ -24,6 +25,8 @@ type NodeStatus struct {
 		KeysSent          int64 `json:"keys_sent"`
 		BytesSent         int64 `json:"bytes_sent"`
 		KeysDropped       int64 `json:"keys_dropped"`
+		// Running are the partitions the node is sending right now.
+		Running []RunningTransfer `json:"running"`
 		// Leave is set while the node leaves.
 		Leave *LeaveProgress `json:"leave"`
 	} `json:"transfers"`
@@ -34,6 +37,15 @@ type NodeStatus struct {
 		KeysRepaired     uint64 `json:"keys_repaired"`
 		TombstonesReaped uint64 `json:"tombstones_reaped"`
 	} `json:"anti_entropy"`
+}
+
+// RunningTransfer is one partition a node is sending right now.
+type RunningTransfer struct {
+	Partition uint32    `json:"partition"`
+	Kind      string    `json:"kind"` // move-out, to-newcomers or leave
+	To        []string  `json:"to"`
+	KeysSent  int64     `json:"keys_sent"`
+	Started   time.Time `json:"started"`
 }
 
 // LeaveProgress is how far a leaving node got.

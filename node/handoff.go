@@ -160,7 +160,7 @@ func (n *Node) handOff(ctx context.Context, from, to *ring.Ring) (int, error) {
 	total := 0
 	for _, p := range todo {
 		if !j.done(p) {
-			sent, err := n.streamPartition(ctx, p, handOffTargets(n.cfg.ID, p, from, to), nil, nil)
+			sent, err := n.streamPartition(ctx, p, handOffTargets(n.cfg.ID, p, from, to), transferLeave, nil, nil)
 			total += sent
 			if err != nil {
 				return total, err

@@ -227,7 +227,7 @@ func (r *rebalancer) moveOut(ctx context.Context, p uint32, cur *ring.Ring, prim
 			return errOwnerDown // keep the copy until every primary can take it
 		}
 	}
-	keys, err := n.streamPartition(ctx, p, primaries, r.giveUp(cur), func(chunk []sentKey) error {
+	keys, err := n.streamPartition(ctx, p, primaries, transferMoveOut, r.giveUp(cur), func(chunk []sentKey) error {
 		if n.placement.ring() != cur {
 			return errRingChanged // the owners it sent to may not be the owners any more
 		}
@@ -281,7 +281,7 @@ func (r *rebalancer) sendToNewcomers(ctx context.Context, p uint32, primaries []
 			return 0, errOwnerDown
 		}
 	}
-	return n.streamPartition(ctx, p, fresh, r.giveUp(n.placement.ring()), nil)
+	return n.streamPartition(ctx, p, fresh, transferToNewcomers, r.giveUp(n.placement.ring()), nil)
 }
 
 // giveUp stops a transfer begun under ring cur once the ring changed or a

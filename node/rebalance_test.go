@@ -184,6 +184,14 @@ func TestEveryAcknowledgedWriteSurvivesRingChangesUnderLoad(t *testing.T) {
 	join("n5")
 	c.waitRing("n1", "n2", "n3", "n4", "n5")
 	c.waitShares(preloaded, "n1", "n2", "n3", "n4", "n5")
+	// No node keeps data it no longer owns: the copies it moved out were
+	// dropped once their new owners had them.
+	for _, id := range []string{"n1", "n2", "n3"} {
+		testutil.Eventually(t, 30*time.Second, id+" to hold no partition it does not own", func() bool {
+			st, err := c.clients[id].Status(context.Background())
+			return err == nil && st.Transfers.PendingPartitions == 0
+		})
+	}
 
 	if _, err := c.clients["n3"].Leave(ctx); err != nil {
 		t.Fatal(err)
@@ -286,5 +294,63 @@ func TestReadsFindEveryKeyWhileItsDataMoves(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A node restarted in the middle of handing a partition set to a newcomer
+// resumes where it stopped: it does not send again the partitions it
+// finished before, and the newcomer ends up with every key.
+func TestATransferResumesAfterARestart(t *testing.T) {
+	c := startClusterWith(t, 1, func(cfg *node.Config) {
+		cfg.Replicas = 2
+		cfg.TransferRate = 512 << 10 // past the 2 MiB burst, about 8 s for the rest
+	})
+	value := string(make([]byte, 16<<10))
+	var keys []string
+	for i := range 384 { // 6 MiB
+		keys = append(keys, fmt.Sprintf("resume-%d", i))
+	}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(keys); i += 8 {
+				if err := c.put("n1", keys[i], value, "", client.Levels{}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	c.start(c.joinConfig("n2"))
+	c.waitRing("n1", "n2")
+	// Stop n1 once a good part, not all, went out.
+	testutil.Eventually(t, 30*time.Second, "n1 to send a quarter of the keys", func() bool {
+		st, err := c.clients["n1"].Status(context.Background())
+		return err == nil && st.Transfers.KeysSent >= int64(len(keys)/4)
+	})
+	before, _ := c.clients["n1"].Status(context.Background())
+	cfg := c.cfgs["n1"]
+	c.stop("n1")
+	if before.Transfers.KeysSent >= int64(len(keys)) {
+		t.Fatalf("n1 sent all %d keys before it stopped; the test needs it stopped midway", before.Transfers.KeysSent)
+	}
+	c.start(cfg)
+	testutil.Eventually(t, 60*time.Second, "n2 to hold every key", func() bool {
+		held, err := c.heldBy("n2", keys)
+		return err == nil && held["n2"] == len(keys)
+	})
+	after, err := c.clients["n1"].Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("n1 sent %d keys before its restart and %d after, of %d", before.Transfers.KeysSent, after.Transfers.KeysSent, len(keys))
+	if after.Transfers.KeysSent > int64(len(keys))-before.Transfers.KeysSent/2 {
+		t.Errorf("after the restart n1 sent %d keys: it started over instead of resuming", after.Transfers.KeysSent)
 	}
 }

@@ -40,6 +40,7 @@ func (s *statusView) Status() api.StatusView {
 			KeysSent:          n.transfers.keysSent.Load(),
 			BytesSent:         n.transfers.bytesSent.Load(),
 			KeysDropped:       n.transfers.keysDropped.Load(),
+			Running:           n.transfers.Running(),
 		}
 	}
 	if phase := n.leaveState.Phase(); phase != "" {

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"dynakv/api"
 	"dynakv/replica"
 	"dynakv/versioning"
 )
@@ -28,9 +29,58 @@ const (
 )
 
 // transferStats counts what this node's transfers (ring changes and leave)
-// sent and dropped; the metrics and `dynakv status` read them.
+// sent and dropped, and lists the running ones; the metrics and `dynakv
+// status` read them.
 type transferStats struct {
 	keysSent, bytesSent, keysDropped atomic.Int64
+
+	mu      sync.Mutex
+	running map[*runningTransfer]struct{}
+}
+
+// runningTransfer is one partition being streamed.
+type runningTransfer struct {
+	partition uint32
+	kind      string
+	to        []string
+	started   time.Time
+	keysSent  atomic.Int64
+}
+
+// Transfer kinds, as `dynakv status` shows them.
+const (
+	transferMoveOut     = "move-out"
+	transferToNewcomers = "to-newcomers"
+	transferLeave       = "leave"
+)
+
+func (s *transferStats) begin(partition uint32, kind string, to []string) *runningTransfer {
+	rt := &runningTransfer{partition: partition, kind: kind, to: to, started: time.Now()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == nil {
+		s.running = make(map[*runningTransfer]struct{})
+	}
+	s.running[rt] = struct{}{}
+	return rt
+}
+
+func (s *transferStats) end(rt *runningTransfer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.running, rt)
+}
+
+// Running lists the running transfers, oldest first.
+func (s *transferStats) Running() []api.RunningTransfer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]api.RunningTransfer, 0, len(s.running))
+	for rt := range s.running {
+		out = append(out, api.RunningTransfer{Partition: rt.partition, Kind: rt.kind, To: rt.to, KeysSent: rt.keysSent.Load(), Started: rt.started})
+	}
+	slices.SortFunc(out, func(a, b api.RunningTransfer) int { return a.Started.Compare(b.Started) })
+	return out
 }
 
 // newTransferLimiter paces transfers at bytesPerSecond (0: unlimited). The
@@ -57,7 +107,9 @@ type giveUp func(target string) error
 // (or ctx ends, or stop says to give up). After a chunk is acked, acked (if
 // not nil) is called with it; an error from acked stops the stream. It
 // returns the keys sent.
-func (n *Node) streamPartition(ctx context.Context, partition uint32, targets []string, stop giveUp, acked func([]sentKey) error) (int, error) {
+func (n *Node) streamPartition(ctx context.Context, partition uint32, targets []string, kind string, stop giveUp, acked func([]sentKey) error) (int, error) {
+	rt := n.transfers.begin(partition, kind, targets)
+	defer n.transfers.end(rt)
 	var from []byte
 	keys := 0
 	for {
@@ -73,6 +125,7 @@ func (n *Node) streamPartition(ctx context.Context, partition uint32, targets []
 				return keys, err
 			}
 			keys += len(chunk)
+			rt.keysSent.Add(int64(len(chunk)))
 			n.transfers.keysSent.Add(int64(len(chunk)))
 			n.transfers.bytesSent.Add(int64(size * len(targets)))
 			if acked != nil {

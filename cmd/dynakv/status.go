@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -115,7 +117,42 @@ func printStatus(w io.Writer, rows []client.NodeStatus) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f%%\t%s\t%s\t%d\t%d partitions\t%s\n", r.ID, r.Status, r.HTTPAddr,
 			100*r.RingShare, keys, byteSize(r.DiskBytes), r.HintsPending, r.Transfers.PendingPartitions, r.Version)
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return printRunningTransfers(w, rows)
+}
+
+// printRunningTransfers lists the partitions on their way, as
+// `riak-admin transfers` does; nothing when none is.
+func printRunningTransfers(w io.Writer, rows []client.NodeStatus) error {
+	tw := newTable(w)
+	listed := false
+	for _, r := range rows {
+		for _, t := range r.Transfers.Running {
+			if !listed {
+				fmt.Fprintln(tw, "\nRUNNING TRANSFERS\nFROM\tPARTITION\tKIND\tTO\tKEYS SENT\tFOR")
+				listed = true
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\n", r.ID, t.Partition, t.Kind, strings.Join(t.To, ","), t.KeysSent,
+				time.Since(t.Started).Round(time.Second))
+		}
+	}
+	if leaving := leavingRows(rows); leaving != "" {
+		fmt.Fprint(tw, leaving)
+	}
 	return tw.Flush()
+}
+
+// leavingRows describes the leaves in progress, one line each.
+func leavingRows(rows []client.NodeStatus) string {
+	var b strings.Builder
+	for _, r := range rows {
+		if l := r.Transfers.Leave; l != nil {
+			fmt.Fprintf(&b, "\n%s is leaving: %s\n", r.ID, progressBar(*l))
+		}
+	}
+	return b.String()
 }
 
 // byteSize prints n bytes in binary units.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"dynakv/client"
 	"dynakv/gossip"
@@ -44,5 +45,25 @@ func TestStatusShowsEveryRingMember(t *testing.T) {
 	}
 	if share <= 0 || share >= 1 {
 		t.Errorf("the live nodes own %.2f of the ring, want a part of it", share)
+	}
+}
+
+func TestStatusListsRunningTransfersAndLeaves(t *testing.T) {
+	var rows [2]client.NodeStatus
+	rows[0].ID, rows[1].ID = "n1", "n2"
+	rows[0].Transfers.Running = []client.RunningTransfer{{Partition: 17, Kind: "to-newcomers", To: []string{"n4", "n5"}, KeysSent: 300, Started: time.Now()}}
+	rows[1].Transfers.Leave = &client.LeaveProgress{Phase: "handing off", PartitionsTotal: 10, PartitionsDone: 5}
+	var out strings.Builder
+	if err := printRunningTransfers(&out, rows[:]); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"RUNNING TRANSFERS", "n1", "17", "to-newcomers", "n4,n5", "300", "n2 is leaving: [###############...............] 5/10 partitions, handing off"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := printRunningTransfers(&out, []client.NodeStatus{{ID: "n1"}}); err != nil || out.Len() != 0 {
+		t.Errorf("with nothing running it printed %q, %v; want nothing", out.String(), err)
 	}
 }
