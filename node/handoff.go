@@ -191,27 +191,46 @@ func handOffTargets(self string, p uint32, from, to *ring.Ring) []string {
 
 // resendChanged sends the keys changed here since the last call to every
 // primary of their partition under ring to, and returns how many it sent.
+// Each target gets its keys in ReplicateBatch calls of up to a chunk's
+// worth, all targets in parallel: under a steady write load a round must
+// take a few round trips, not one per partition and target.
 func (n *Node) resendChanged(ctx context.Context, to *ring.Ring) (int, error) {
-	byPartition := make(map[uint32][]replica.KeyState)
+	byTarget := make(map[string][]replica.KeyState)
+	sent := 0
 	for _, k := range n.changes.take() {
 		state, err := n.local.Read(k.partition, []byte(k.key))
 		if err != nil {
 			return 0, err
 		}
-		if state != nil {
-			byPartition[k.partition] = append(byPartition[k.partition], replica.KeyState{Partition: k.partition, Key: []byte(k.key), State: state})
+		if state == nil {
+			continue
 		}
-	}
-	sent := 0
-	for p, entries := range byPartition {
-		primaries, _ := to.PreferenceList(p)
-		targets := slices.DeleteFunc(slices.Clone(primaries), func(id string) bool { return id == n.cfg.ID })
-		for _, target := range targets {
-			if err := n.replicateUntilAcked(ctx, target, nil, entries); err != nil {
-				return sent, err
+		primaries, _ := to.PreferenceList(k.partition)
+		for _, target := range primaries {
+			if target != n.cfg.ID {
+				byTarget[target] = append(byTarget[target], replica.KeyState{Partition: k.partition, Key: []byte(k.key), State: state})
 			}
 		}
-		sent += len(entries)
+		sent++
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(byTarget))
+	for target, entries := range byTarget {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for chunk := range slices.Chunk(entries, transferChunkKeys) {
+				if err := n.replicateUntilAcked(ctx, target, nil, chunk); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
 	}
 	n.leaveState.keysResent.Add(int64(sent))
 	return sent, nil

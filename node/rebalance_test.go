@@ -88,6 +88,31 @@ func (c *testCluster) waitShares(keys []string, members ...string) {
 	c.t.Logf("key shares of %d keys over %v: %v (ideal %.0f)", len(keys), members, last, want)
 }
 
+// preload writes every key with 8 writers, through the node at(i) for the
+// i-th key, and fails the test on the first error.
+func (c *testCluster) preload(keys []string, at func(i int) string, value func(k string) string, l client.Levels) {
+	c.t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(keys); i += 8 {
+				if err := c.put(at(i), keys[i], value(keys[i]), "", l); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		c.t.Fatalf("preload: %v", err)
+	}
+}
+
 // Joins, a leave and a remove move the data with the ring: every primary of
 // every key holds it afterwards, without reads or anti-entropy.
 func TestRingChangesMoveTheData(t *testing.T) {
@@ -130,29 +155,16 @@ func TestEveryAcknowledgedWriteSurvivesRingChangesUnderLoad(t *testing.T) {
 	for i := range 600 {
 		preloaded = append(preloaded, fmt.Sprintf("pre-%d", i))
 	}
-	var pre sync.WaitGroup
-	for w := range 8 {
-		pre.Add(1)
-		go func() {
-			defer pre.Done()
-			for i := w; i < len(preloaded); i += 8 {
-				if err := c.put(c.ids()[i%3], preloaded[i], "v-"+preloaded[i], "", client.Levels{W: "all"}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	pre.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
+	ids := c.ids()
+	c.preload(preloaded, func(i int) string { return ids[i%3] }, func(k string) string { return "v-" + k }, client.Levels{W: "all"})
 	ctx, stop := context.WithCancel(context.Background())
 	var (
 		mu     sync.Mutex
 		acked  []string
 		writes sync.WaitGroup
 	)
+	// The writers stop with the test, also when it fails midway.
+	t.Cleanup(func() { stop(); writes.Wait() })
 	for w := range 4 {
 		writes.Add(1)
 		go func() {
@@ -198,7 +210,7 @@ func TestEveryAcknowledgedWriteSurvivesRingChangesUnderLoad(t *testing.T) {
 	}
 	select {
 	case <-c.nodes["n3"].Done():
-	case <-time.After(30 * time.Second):
+	case <-time.After(2 * time.Minute):
 		t.Fatal("n3 did not finish leaving")
 	}
 	mu.Lock()
@@ -259,23 +271,8 @@ func TestReadsFindEveryKeyWhileItsDataMoves(t *testing.T) {
 	for i := range 256 {
 		keys = append(keys, fmt.Sprintf("moving-%d", i))
 	}
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(keys); i += 8 {
-				if err := c.put(c.ids()[i%3], keys[i], value+keys[i], "", client.Levels{W: "all"}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
+	ids := c.ids()
+	c.preload(keys, func(i int) string { return ids[i%3] }, func(k string) string { return value + k }, client.Levels{W: "all"})
 	c.start(c.joinConfig("n4"))
 	c.start(c.joinConfig("n5"))
 	c.waitRing("n1", "n2", "n3", "n4", "n5")
@@ -310,23 +307,7 @@ func TestATransferResumesAfterARestart(t *testing.T) {
 	for i := range 384 { // 6 MiB
 		keys = append(keys, fmt.Sprintf("resume-%d", i))
 	}
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(keys); i += 8 {
-				if err := c.put("n1", keys[i], value, "", client.Levels{}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
+	c.preload(keys, func(int) string { return "n1" }, func(string) string { return value }, client.Levels{})
 	c.start(c.joinConfig("n2"))
 	c.waitRing("n1", "n2")
 	// Stop n1 once a good part, not all, went out.

@@ -312,14 +312,18 @@ func TestManyConcurrentCallsShareOneConnection(t *testing.T) {
 // latest maxQueueDelay later: they never wait for the busy calls (here,
 // calls that hang until the test releases them). Each caller gets the
 // batch's answer, and a caller that gives up does not fail the others.
-func TestReplicateCallsToABusyPeerAreCoalesced(t *testing.T) {
-	h := transporttest.NewHandler()
-	release := make(chan struct{})
-	var blocked sync.WaitGroup
+// busyPeer serves a handler whose first two calls of op hang until release
+// is closed, and returns a client allowed two calls in flight; blocked is
+// done once both hang.
+func busyPeer(t *testing.T, op string) (c *Client, h *transporttest.Handler, blocked *sync.WaitGroup, release chan struct{}) {
+	t.Helper()
+	h = transporttest.NewHandler()
+	release = make(chan struct{})
+	blocked = new(sync.WaitGroup)
 	blocked.Add(2)
 	var first atomic.Int32
-	h.Hook = func(ctx context.Context, op string) error {
-		if op == "replicate" && first.Add(1) <= 2 {
+	h.Hook = func(_ context.Context, called string) error {
+		if called == op && first.Add(1) <= 2 {
 			blocked.Done()
 			<-release
 		}
@@ -327,8 +331,13 @@ func TestReplicateCallsToABusyPeerAreCoalesced(t *testing.T) {
 	}
 	lis := listen(t, "127.0.0.1:0")
 	serve(t, ServerConfig{Handler: h}, lis)
-	c := newTestClient(t, newResolver("n2", lis.Addr().String()))
+	c = newTestClient(t, newResolver("n2", lis.Addr().String()))
 	c.cfg.CallsInFlight = 2
+	return c, h, blocked, release
+}
+
+func TestReplicateCallsToABusyPeerAreCoalesced(t *testing.T) {
+	c, h, blocked, release := busyPeer(t, "replicate")
 	state := transporttest.State(t, "v")
 
 	var busy, queued sync.WaitGroup
@@ -507,22 +516,7 @@ func TestConfigErrors(t *testing.T) {
 // Reads of a busy peer are coalesced too, do not wait for the hung calls
 // ahead of them, and each caller gets its own key's state.
 func TestReadCallsToABusyPeerAreCoalesced(t *testing.T) {
-	h := transporttest.NewHandler()
-	release := make(chan struct{})
-	var blocked sync.WaitGroup
-	blocked.Add(2)
-	var first atomic.Int32
-	h.Hook = func(ctx context.Context, op string) error {
-		if op == "read" && first.Add(1) <= 2 {
-			blocked.Done()
-			<-release
-		}
-		return nil
-	}
-	lis := listen(t, "127.0.0.1:0")
-	serve(t, ServerConfig{Handler: h}, lis)
-	c := newTestClient(t, newResolver("n2", lis.Addr().String()))
-	c.cfg.CallsInFlight = 2
+	c, h, blocked, release := busyPeer(t, "read")
 	for i := range 10 {
 		k := fmt.Sprintf("k%d", i)
 		if err := c.Replicate(context.Background(), "n2", 0, []byte(k), transporttest.State(t, "v-"+k)); err != nil {
