@@ -149,18 +149,22 @@ func (n *Node) handOff(ctx context.Context, from, to *ring.Ring) (int, error) {
 	} else {
 		n.logger.Info("resuming an interrupted leave", "partitions_done", len(j.Done))
 	}
-	var todo []uint32
+	type handOffPartition struct {
+		p       uint32
+		targets []string
+	}
+	var todo []handOffPartition
 	for p := range uint32(from.Partitions()) {
 		if targets := handOffTargets(n.cfg.ID, p, from, to); len(targets) > 0 {
-			todo = append(todo, p)
+			todo = append(todo, handOffPartition{p, targets})
 		}
 	}
 	n.leaveState.partitionsTotal.Store(int64(len(todo)))
 	n.leaveState.partitionsDone.Store(0)
 	total := 0
-	for _, p := range todo {
-		if !j.done(p) {
-			sent, err := n.streamPartition(ctx, p, handOffTargets(n.cfg.ID, p, from, to), transferLeave, nil, nil)
+	for _, t := range todo {
+		if p := t.p; !j.done(p) {
+			sent, err := n.streamPartition(ctx, p, t.targets, transferLeave, nil, nil)
 			total += sent
 			if err != nil {
 				return total, err

@@ -24,8 +24,8 @@ type placement struct {
 	joining bool // this node became a ring member in this start (gossip.Newcomer)
 	current atomic.Pointer[ring.Ring]
 
-	mu       sync.Mutex
-	previous *ring.Ring // nil: settled
+	mu       sync.Mutex                // serialises change and settled
+	previous atomic.Pointer[ring.Ring] // nil: settled; read on every request
 }
 
 // change installs r. A node that joins (its first ring, or its ring of
@@ -35,35 +35,31 @@ func (p *placement) change(r *ring.Ring) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	old := p.current.Swap(r)
-	if p.previous != nil {
+	if p.previous.Load() != nil {
 		return // the oldest unsettled ring stays the previous one
 	}
 	alone := old != nil && len(old.Members()) == 1 && old.Members()[0] == p.self
 	if (old == nil && p.joining || alone) && len(r.Members()) > 1 {
 		others := slices.DeleteFunc(slices.Clone(r.Members()), func(id string) bool { return id == p.self })
 		if before, err := ring.New(others, p.cfg); err == nil {
-			p.previous = before
+			p.previous.Store(before)
 		}
 		return
 	}
 	if old != nil {
-		p.previous = old
+		p.previous.Store(old)
 	}
 }
 
 // previousRing is the ring before the unsettled changes, nil when settled.
-func (p *placement) previousRing() *ring.Ring {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.previous
-}
+func (p *placement) previousRing() *ring.Ring { return p.previous.Load() }
 
 // settled forgets the previous ring if r is still the current one.
 func (p *placement) settled(r *ring.Ring) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.current.Load() == r {
-		p.previous = nil
+		p.previous.Store(nil)
 	}
 }
 
@@ -78,9 +74,7 @@ func (p *placement) Replicas() int { return p.ring().Replicas() }
 // PreviousOwners returns the nodes that were primaries of partition under
 // the previous ring and are not now (none once settled).
 func (p *placement) PreviousOwners(partition uint32) []string {
-	p.mu.Lock()
-	prev := p.previous
-	p.mu.Unlock()
+	prev := p.previous.Load()
 	if prev == nil {
 		return nil
 	}

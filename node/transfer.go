@@ -193,16 +193,13 @@ func (n *Node) sendChunk(ctx context.Context, partition uint32, targets []string
 }
 
 // replicateUntilAcked sends entries to target until it acknowledges them,
-// backing off while it is unreachable; it gives up only when ctx ends. A
-// target that predates ReplicateBatch gets the entries one call each.
+// backing off while it is unreachable; it gives up only when ctx ends (or
+// stop says to).
 func (n *Node) replicateUntilAcked(ctx context.Context, target string, stop giveUp, entries []replica.KeyState) error {
 	backoff := 50 * time.Millisecond
 	for {
 		callCtx, cancel := context.WithTimeout(ctx, max(n.cfg.DefaultTimeout, 10*time.Second))
 		err := n.peers.ReplicateBatch(callCtx, target, entries)
-		if errors.Is(err, errors.ErrUnsupported) {
-			err = n.replicateEach(callCtx, target, entries)
-		}
 		cancel()
 		if err == nil {
 			return nil
@@ -220,14 +217,4 @@ func (n *Node) replicateUntilAcked(ctx context.Context, target string, stop give
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
-}
-
-// replicateEach is ReplicateBatch for a peer of an older release.
-func (n *Node) replicateEach(ctx context.Context, target string, entries []replica.KeyState) error {
-	for _, e := range entries {
-		if err := n.peers.Replicate(ctx, target, e.Partition, e.Key, e.State); err != nil {
-			return err
-		}
-	}
-	return nil
 }

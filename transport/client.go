@@ -97,13 +97,16 @@ func (c *Client) Replicate(ctx context.Context, node string, partition uint32, k
 
 // ReplicateBatch merges every entry's state into node's copy of its key and
 // returns once node stored all of them durably. A node that predates the
-// call answers with an error wrapping ErrUnimplemented.
+// call gets the entries one Replicate call each.
 func (c *Client) ReplicateBatch(ctx context.Context, node string, entries []replica.KeyState) error {
 	req := &transportpb.ReplicateBatchRequest{Entries: keyStatesPB(entries)}
 	err := c.call(node, func(rpc transportpb.NodeClient) error {
 		_, err := rpc.ReplicateBatch(ctx, req)
 		return err
 	})
+	if errors.Is(err, ErrUnimplemented) {
+		_, err = c.queue(node, replicateCalls).sendEach(ctx, req.Entries)
+	}
 	if err != nil {
 		return fmt.Errorf("replicate %d keys to %s: %w", len(entries), node, err)
 	}

@@ -103,6 +103,10 @@ func (oldNode) Read(context.Context, *transportpb.ReadRequest) (*transportpb.Rea
 	return &transportpb.ReadResponse{}, nil
 }
 
+func (oldNode) Replicate(context.Context, *transportpb.ReplicateRequest) (*transportpb.ReplicateResponse, error) {
+	return &transportpb.ReplicateResponse{}, nil
+}
+
 func TestHintCallsToAnOlderNode(t *testing.T) {
 	desc := transportpb.Node_ServiceDesc
 	desc.Methods = nil
@@ -122,10 +126,13 @@ func TestHintCallsToAnOlderNode(t *testing.T) {
 	if _, err := c.Read(ctx, "old", 0, []byte("k")); err != nil {
 		t.Fatalf("Read from the older node: %v", err)
 	}
+	// ReplicateBatch falls back on one Replicate per entry.
+	if err := c.ReplicateBatch(ctx, "old", []replica.KeyState{{Key: []byte("a")}, {Key: []byte("b")}}); err != nil {
+		t.Fatalf("ReplicateBatch to the older node: %v", err)
+	}
 	for name, err := range map[string]error{
 		"StoreHint":      c.StoreHint(ctx, "old", "n3", 0, []byte("k"), nil),
 		"HeldHints":      func() error { _, err := c.HeldHints(ctx, "old", 0, []byte("k")); return err }(),
-		"ReplicateBatch": c.ReplicateBatch(ctx, "old", []replica.KeyState{{Key: []byte("k")}}),
 	} {
 		t.Logf("%s: %v", name, err)
 		if !errors.Is(err, ErrUnimplemented) || !errors.Is(err, errors.ErrUnsupported) || replica.IsUnreachable(err) {
