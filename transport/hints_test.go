@@ -131,8 +131,8 @@ func TestHintCallsToAnOlderNode(t *testing.T) {
 		t.Fatalf("ReplicateBatch to the older node: %v", err)
 	}
 	for name, err := range map[string]error{
-		"StoreHint":      c.StoreHint(ctx, "old", "n3", 0, []byte("k"), nil),
-		"HeldHints":      func() error { _, err := c.HeldHints(ctx, "old", 0, []byte("k")); return err }(),
+		"StoreHint": c.StoreHint(ctx, "old", "n3", 0, []byte("k"), nil),
+		"HeldHints": func() error { _, err := c.HeldHints(ctx, "old", 0, []byte("k")); return err }(),
 	} {
 		t.Logf("%s: %v", name, err)
 		if !errors.Is(err, ErrUnimplemented) || !errors.Is(err, errors.ErrUnsupported) || replica.IsUnreachable(err) {
