@@ -28,6 +28,12 @@ func (h *countingHandler) Replicate(context.Context, uint32, []byte, *versioning
 	return nil
 }
 
+// ReplicateBatch counts a coalesced call's entries.
+func (h *countingHandler) ReplicateBatch(_ context.Context, entries []replica.KeyState) error {
+	h.n.Add(int64(len(entries)))
+	return nil
+}
+
 // BenchmarkReplicate replicates a 1 KiB state from parallel goroutines. The
 // in-process case calls the Handler directly, so the grpc case reads as a
 // ratio: what the transport costs per call. Eight callers per core keep
