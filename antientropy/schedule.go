@@ -79,22 +79,26 @@ func (m *Manager) nextJob() (job, bool) {
 	now := m.cfg.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var picked *job
+	// picked is a copy, not a pointer into the loop: a pointer would move
+	// every iteration's variable to the heap, and this loop runs over
+	// every queued partition for each job a repair round takes.
+	var picked job
+	found := false
 	kept := m.demand[:0]
 	for _, j := range m.demand {
 		info := m.trees.info(j.p)
 		switch {
 		case !info.owned:
 			j.run.partitionDone(true, 0, now) // no longer this node's to repair
-		case picked == nil && info.built && !now.Before(j.notBefore):
-			picked = &j
+		case !found && info.built && !now.Before(j.notBefore):
+			picked, found = j, true
 		default:
 			kept = append(kept, j)
 		}
 	}
 	m.demand = kept
-	if picked != nil {
-		return *picked, true
+	if found {
+		return picked, true
 	}
 	if m.cfg.Interval <= 0 {
 		return job{}, false
