@@ -15,6 +15,7 @@ type Report struct {
 	Keys        int          `json:"keys"`
 	ValueSize   int          `json:"value_size"`
 	Concurrency int          `json:"concurrency"`
+	Rate        float64      `json:"rate,omitempty"` // the pace asked for, ops/s; absent when flat out
 	Seed        uint64       `json:"seed"`
 	Targets     int          `json:"targets"`
 	Preload     *PhaseReport `json:"preload,omitempty"` // set with Config.Preload
@@ -76,6 +77,7 @@ func newReport(cfg *Config) *Report {
 		Keys:        cfg.Keys,
 		ValueSize:   cfg.ValueSize,
 		Concurrency: cfg.Concurrency,
+		Rate:        cfg.Rate,
 		Seed:        cfg.Seed,
 		Targets:     len(cfg.Targets),
 	}
@@ -90,7 +92,7 @@ func (s *phaseStats) report(elapsed time.Duration, preload bool) *PhaseReport {
 	secs := elapsed.Seconds()
 	p := &PhaseReport{ElapsedS: round(secs, 3), ContextReads: s.contextReads, ErrorsByKind: []ErrorCount{}}
 	p.Ops, p.Errors = s.totals()
-	p.OpsPerSec = rate(p.Ops-p.Errors, secs)
+	p.OpsPerSec = perSecond(p.Ops-p.Errors, secs)
 	if !preload {
 		p.Read = s.ops[opRead].report(secs)
 	}
@@ -111,7 +113,7 @@ func (o *opStats) report(secs float64) *OpReport {
 		Ops:       ok + o.errors,
 		Errors:    o.errors,
 		NotFound:  o.notFound,
-		OpsPerSec: rate(ok, secs),
+		OpsPerSec: perSecond(ok, secs),
 		LatencyMs: Latency{
 			P50:  ms(h.Quantile(0.50)),
 			P90:  ms(h.Quantile(0.90)),
@@ -123,7 +125,7 @@ func (o *opStats) report(secs float64) *OpReport {
 	}
 }
 
-func rate(n int64, secs float64) float64 {
+func perSecond(n int64, secs float64) float64 {
 	if secs <= 0 {
 		return 0
 	}

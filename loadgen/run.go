@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Config describes a benchmark run.
@@ -33,6 +36,12 @@ type Config struct {
 	// finish and count.
 	Duration time.Duration
 	Ops      int64
+	// Rate paces the run (not the preload) to at most this many operations
+	// a second over all workers, as cassandra-stress's throttle does, to
+	// measure latency at a given load rather than at saturation; 0 runs
+	// flat out. When the nodes cannot keep up, the run does fewer: the
+	// report's ops_per_sec says what was reached.
+	Rate float64
 	// Preload writes every key once before the run, reported apart.
 	Preload bool
 	// Seed makes the run's choices (operations, keys, values, which keys
@@ -64,6 +73,8 @@ func (cfg *Config) validate() error {
 		return errors.New("the duration and the number of operations cannot be negative")
 	case cfg.Duration == 0 && cfg.Ops == 0:
 		return errors.New("set a duration or a number of operations to end the run")
+	case cfg.Rate < 0 || math.IsNaN(cfg.Rate) || math.IsInf(cfg.Rate, 0):
+		return fmt.Errorf("rate %v: use 0 (no limit) or a positive number of operations a second", cfg.Rate)
 	}
 	if _, err := CustomWorkload(cfg.Workload.ReadRatio); err != nil {
 		return err
@@ -134,7 +145,10 @@ type phase struct {
 	total    int64         // operations the phase will do, 0 if unknown
 	duration time.Duration // its time limit, 0 if none
 	next     func(w *worker) (opKind, int, bool)
-	stop     func() // releases what next uses; may be nil
+	// pace, when set, waits for the next operation's turn; an error (the
+	// run interrupted) ends the worker.
+	pace func(ctx context.Context) error
+	stop func() // releases what next uses; may be nil
 }
 
 // preloadPhase writes every key once, in order, split among the workers.
@@ -158,6 +172,12 @@ func (r *runner) mainPhase() phase {
 		expired atomic.Bool
 	)
 	p := phase{name: "run", total: r.cfg.Ops, duration: r.cfg.Duration}
+	if r.cfg.Rate > 0 {
+		// A burst of one: operations are spread evenly over each second,
+		// never bunched to catch up after a slow stretch.
+		limiter := rate.NewLimiter(rate.Limit(r.cfg.Rate), 1)
+		p.pace = limiter.Wait
+	}
 	if r.cfg.Duration > 0 {
 		t := time.AfterFunc(r.cfg.Duration, func() { expired.Store(true) })
 		p.stop = func() { t.Stop() }

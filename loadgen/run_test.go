@@ -230,3 +230,39 @@ func TestBadConfigurationsAreRejected(t *testing.T) {
 		}
 	}
 }
+
+// TestRunPacedByRate checks --rate: an instant target would do thousands of
+// operations in the run, but the pace lets through at most rate a second
+// (plus the one-operation burst).
+func TestRunPacedByRate(t *testing.T) {
+	m := newMemStore()
+	cfg := baseConfig(m)
+	cfg.Ops, cfg.Duration, cfg.Rate = 0, 300*time.Millisecond, 100
+	cfg.Preload = true // the preload is never paced
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Preload.Ops != int64(cfg.Keys) {
+		t.Errorf("preload did %d writes, want every one of the %d keys", rep.Preload.Ops, cfg.Keys)
+	}
+	// Ops issued before the deadline finish, so the bound is taken over the
+	// phase's whole elapsed time.
+	limit := int64(cfg.Rate*rep.Run.ElapsedS) + 1
+	if rep.Run.Ops == 0 || rep.Run.Ops > limit {
+		t.Errorf("paced at %v ops/s for %.3fs the run did %d ops; want 1..%d", cfg.Rate, rep.Run.ElapsedS, rep.Run.Ops, limit)
+	}
+	if rep.Rate != cfg.Rate {
+		t.Errorf("report's rate = %v, want %v", rep.Rate, cfg.Rate)
+	}
+}
+
+func TestRunRejectsABadRate(t *testing.T) {
+	for _, r := range []float64{-1, math.NaN(), math.Inf(1)} {
+		cfg := baseConfig(newMemStore())
+		cfg.Rate = r
+		if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "rate") {
+			t.Errorf("rate %v: err = %v, want one naming the rate", r, err)
+		}
+	}
+}

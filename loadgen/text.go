@@ -15,8 +15,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.ZipfTheta != 0 {
 		fmt.Fprintf(&b, " (theta %g)", r.ZipfTheta)
 	}
-	fmt.Fprintf(&b, "; %d-byte values; %d workers on %d %s; seed %d\n\n",
-		r.ValueSize, r.Concurrency, r.Targets, plural(r.Targets, "node"), r.Seed)
+	fmt.Fprintf(&b, "; %d-byte values; %d workers on %d %s", r.ValueSize, r.Concurrency, r.Targets, plural(r.Targets, "node"))
+	if r.Rate > 0 {
+		fmt.Fprintf(&b, " paced to %g ops/s", r.Rate)
+	}
+	fmt.Fprintf(&b, "; seed %d\n\n", r.Seed)
 	if p := r.Preload; p != nil {
 		fmt.Fprintf(&b, "preload  %d writes in %.3fs: %.1f writes/s, %d %s", p.Ops, p.ElapsedS, p.OpsPerSec, p.Errors, plural(int(p.Errors), "error"))
 		if p.ContextReads > 0 {

@@ -21,6 +21,9 @@ type worker struct {
 // loop runs p's operations until p or ctx ends.
 func (w *worker) loop(ctx context.Context, p phase) {
 	for ctx.Err() == nil {
+		if p.pace != nil && p.pace(ctx) != nil {
+			return
+		}
 		kind, key, ok := p.next(w)
 		if !ok {
 			return

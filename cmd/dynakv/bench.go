@@ -26,6 +26,7 @@ type benchFlags struct {
 	keys        int
 	valueSize   int
 	concurrency int
+	rate        float64
 	duration    time.Duration
 	ops         int64
 	preload     bool
@@ -44,6 +45,7 @@ func (f *benchFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.keys, "keys", 10_000, "number of distinct keys (bench-00000000 onwards)")
 	fl.IntVar(&f.valueSize, "value-size", 1024, "size of each written value in bytes")
 	fl.IntVar(&f.concurrency, "concurrency", 16, "concurrent workers, each with one request in flight")
+	fl.Float64Var(&f.rate, "rate", 0, "pace the run to at most this many operations a second over all workers, to measure latency at a given load (0: flat out)")
 	fl.DurationVar(&f.duration, "duration", 10*time.Second, "how long the run lasts (with --ops: whichever ends first)")
 	fl.Int64Var(&f.ops, "ops", 0, "number of operations to run instead of a duration")
 	fl.BoolVar(&f.preload, "preload", false, "write every key once before the run, reported apart")
@@ -80,6 +82,8 @@ func (f *benchFlags) config(cmd *cobra.Command, lv client.Levels) (loadgen.Confi
 		return cfg, errors.New("--ops and --duration cannot be negative")
 	case f.ops == 0 && duration == 0:
 		return cfg, errors.New("--ops 0 and --duration 0: set one of them to end the run")
+	case f.rate < 0:
+		return cfg, fmt.Errorf("--rate %v: use 0 (flat out) or a positive number of operations a second", f.rate)
 	case f.opTimeout <= 0:
 		return cfg, fmt.Errorf("--op-timeout %v: use a positive duration", f.opTimeout)
 	case lv.Timeout >= f.opTimeout:
@@ -88,7 +92,7 @@ func (f *benchFlags) config(cmd *cobra.Command, lv client.Levels) (loadgen.Confi
 	cfg.Dist, cfg.ZipfTheta = strings.ToLower(f.dist), f.theta
 	cfg.Keys, cfg.ValueSize, cfg.Concurrency = f.keys, f.valueSize, f.concurrency
 	cfg.Duration, cfg.Ops, cfg.Preload, cfg.Seed = duration, f.ops, f.preload, f.seed
-	cfg.OpTimeout = f.opTimeout
+	cfg.OpTimeout, cfg.Rate = f.opTimeout, f.rate
 	cfg.ErrorKind = benchErrorKind
 	return cfg, nil
 }
@@ -132,6 +136,7 @@ interrupted (after printing what ran) or when every operation failed.`,
 		Example: `  dynakv bench --preload --duration 30s
   dynakv bench -e 127.0.0.1:8080,127.0.0.1:8081,127.0.0.1:8082 --workload b -c quorum
   dynakv bench --read-ratio 0.8 --dist uniform --keys 100000 --concurrency 64
+  dynakv bench --rate 2000 --duration 60s   # latency at a fixed load
   dynakv bench --workload write --ops 100000 --w one -o json | jq .run.write.latency_ms`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

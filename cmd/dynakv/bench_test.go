@@ -146,6 +146,7 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 		{[]string{"--zipf-theta", "1"}, "skew"},
 		{[]string{"--keys", "0"}, "keys"},
 		{[]string{"--concurrency", "0"}, "concurrency"},
+		{[]string{"--rate", "-5"}, "--rate"},
 		{[]string{"-o", "yaml"}, "--output"},
 		{[]string{"--ops", "0", "--duration", "0"}, "--ops 0 and --duration 0"},
 		{[]string{"--timeout", "20s"}, "--op-timeout"},
