@@ -105,7 +105,7 @@ func (c *Client) ReplicateBatch(ctx context.Context, node string, entries []repl
 		return err
 	})
 	if errors.Is(err, ErrUnimplemented) {
-		_, err = c.queue(node, replicateCalls).sendEach(ctx, req.Entries)
+		_, err = c.sendEach(ctx, node, replicateCalls, req.Entries)
 	}
 	if err != nil {
 		return fmt.Errorf("replicate %d keys to %s: %w", len(entries), node, err)

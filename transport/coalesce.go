@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"dynakv/reqctx"
 	"dynakv/transport/transportpb"
 )
@@ -240,7 +238,8 @@ func (q *callQueue) sendLate() {
 func (q *callQueue) takeLocked() []*queuedCall {
 	n, size := 0, 0
 	for n < len(q.pending) && n < maxCoalesced && (n == 0 || size < coalescedBytes) {
-		size += proto.Size(q.pending[n].entry)
+		e := q.pending[n].entry
+		size += len(e.GetKey()) + len(e.GetState())
 		n++
 	}
 	batch := q.pending[:n:n]
@@ -269,7 +268,7 @@ func (q *callQueue) send(batch []*queuedCall) {
 		return err
 	})
 	if errors.Is(err, ErrUnimplemented) {
-		states, err = q.sendEach(ctx, entries) // a peer of an older release
+		states, err = q.c.sendEach(ctx, q.node, q.kind, entries) // a peer of an older release
 	}
 	for i, w := range batch {
 		if err != nil {
@@ -299,16 +298,17 @@ func batchContext(batch []*queuedCall) (context.Context, context.CancelFunc) {
 	return context.WithDeadline(ctx, latest)
 }
 
-// sendEach sends entries one call each, for a peer without batch calls.
-func (q *callQueue) sendEach(ctx context.Context, entries []*transportpb.KeyState) ([][]byte, error) {
+// sendEach sends entries to node one call of kind each, for a peer of a
+// release without batch calls.
+func (c *Client) sendEach(ctx context.Context, node string, kind *callKind, entries []*transportpb.KeyState) ([][]byte, error) {
 	states := make([][]byte, len(entries))
 	for i, e := range entries {
-		err := q.c.call(q.node, func(rpc transportpb.NodeClient) (err error) {
-			states[i], err = q.kind.single(ctx, rpc, e)
+		err := c.call(node, func(rpc transportpb.NodeClient) (err error) {
+			states[i], err = kind.single(ctx, rpc, e)
 			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%s %q: %w", q.kind.name, e.GetKey(), err)
+			return nil, fmt.Errorf("%s %q: %w", kind.name, e.GetKey(), err)
 		}
 	}
 	return states, nil
