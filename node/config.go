@@ -15,6 +15,7 @@ import (
 	"dynakv/gossip"
 	"dynakv/hints"
 	"dynakv/ring"
+	"dynakv/storage"
 )
 
 // Config configures a node. DefaultConfig returns a usable single node; every
@@ -41,6 +42,7 @@ type Config struct {
 	MaxSiblings    int           // --max-siblings: a write that would add one more is refused with 409
 	WarnSiblings   int           // --warn-siblings: keys past this log a warning and count a metric
 	CacheBytes     int64         // --cache: pebble block cache
+	RowCacheBytes  int64         // --row-cache: recently read and written values; 0: none
 
 	HintWindow   time.Duration // --hint-window: hints older than this are dropped (anti-entropy covers them)
 	MaxHintBytes int64         // --max-hint-bytes: a fallback keeps at most this much for one down node
@@ -94,7 +96,8 @@ func DefaultConfig() Config {
 		MaxValueBytes:  8 << 20,
 		MaxSiblings:    100,
 		WarnSiblings:   25,
-		CacheBytes:     128 << 20,
+		CacheBytes:     storage.DefaultCacheBytes,
+		RowCacheBytes:  storage.DefaultRowCacheBytes,
 		HintWindow:     hints.DefaultConfig().Window,
 		MaxHintBytes:   hints.DefaultConfig().MaxPendingBytes,
 		HintRate:       hints.DefaultConfig().DeliveryRate,
@@ -120,6 +123,9 @@ func (c *Config) validate() error {
 	}
 	if c.TransferRate < 0 {
 		errs = append(errs, fmt.Errorf("--transfer-rate is negative: use 0 for unlimited or a rate in MiB/s"))
+	}
+	if c.CacheBytes < 0 || c.RowCacheBytes < 0 {
+		errs = append(errs, fmt.Errorf("--cache %d and --row-cache %d must not be negative (--row-cache 0 turns the row cache off)", c.CacheBytes, c.RowCacheBytes))
 	}
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("partitions is %d: use 1 or more", c.Partitions))

@@ -11,7 +11,7 @@ type nodeCollector struct {
 	n *Node
 
 	diskBytes, compactions, compactionDebt, compactionsRunning, flushes, l0Files, readAmp,
-	writeStalls, writeStallSeconds, memtableBytes, cacheBytes, members, ringMembers,
+	writeStalls, writeStallSeconds, memtableBytes, cacheBytes, rowCacheBytes, rowCacheEntries, rowCacheReads, members, ringMembers,
 	transferPasses, transferSent, transferBytes, transferDropped *prometheus.Desc
 }
 
@@ -32,6 +32,9 @@ func newNodeCollector(n *Node) *nodeCollector {
 		writeStallSeconds:  d("dynakv_storage_write_stall_seconds_total", "Total time writes were delayed by the storage engine."),
 		memtableBytes:      d("dynakv_storage_memtable_bytes", "Memory held by memtables."),
 		cacheBytes:         d("dynakv_storage_block_cache_bytes", "Block cache in use."),
+		rowCacheBytes:      d("dynakv_storage_row_cache_bytes", "Row cache in use (keys, values and bookkeeping)."),
+		rowCacheEntries:    d("dynakv_storage_row_cache_entries", "Keys in the row cache."),
+		rowCacheReads:      d("dynakv_storage_row_cache_reads_total", "Reads of the row cache, by result (hit, miss: read from storage).", "result"),
 		members:            d("dynakv_gossip_members", "Nodes this node knows of, by status (alive, dead, leaving, left).", "status"),
 		ringMembers:        d("dynakv_ring_members", "Ring members (alive or not) in this node's ring."),
 		transferPasses:     d("dynakv_transfer_passes_total", "Ownership-transfer passes (checks that this node holds no data the ring gives to others)."),
@@ -62,6 +65,10 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.writeStallSeconds, st.WriteStallTime.Seconds())
 	gauge(c.memtableBytes, float64(st.MemtableBytes))
 	gauge(c.cacheBytes, float64(st.CacheBytes))
+	gauge(c.rowCacheBytes, float64(st.RowCacheBytes))
+	gauge(c.rowCacheEntries, float64(st.RowCacheEntries))
+	ch <- prometheus.MustNewConstMetric(c.rowCacheReads, prometheus.CounterValue, float64(st.RowCacheHits), "hit")
+	ch <- prometheus.MustNewConstMetric(c.rowCacheReads, prometheus.CounterValue, float64(st.RowCacheMisses), "miss")
 	byStatus := map[string]int{}
 	for _, m := range c.n.gossip.Members() {
 		byStatus[m.Status]++

@@ -95,6 +95,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	sopts := storage.DefaultOptions(cfg.DataDir, cfg.ID)
 	sopts.Sync = cfg.Sync
 	sopts.CacheBytes = cfg.CacheBytes
+	sopts.RowCacheBytes = cfg.RowCacheBytes
 	sopts.Logger = n.logger
 	if n.store, err = storage.Open(sopts); err != nil {
 		return nil, err

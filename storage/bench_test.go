@@ -89,27 +89,38 @@ func BenchmarkRawPebbleSyncSetParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkGet reads keys that all fit in the row cache, with it (every
+// read a hit) and without it (every read a pebble Get).
 func BenchmarkGet(b *testing.B) {
-	o := testOptions(b.TempDir(), "bench")
-	o.Sync = false // loading only
-	s := mustOpen(b, o)
-	val := benchValue()
-	var kb []byte
-	for i := range uint64(benchGetKeys) {
-		kb = benchUserKey(kb, i)
-		if _, err := s.Update(uint32(i%64), kb, func([]byte, bool) ([]byte, bool, error) { return val, true, nil }); err != nil {
-			b.Fatal(err)
+	for _, rowCache := range []int64{DefaultRowCacheBytes, 0} {
+		name := "row-cache=on"
+		if rowCache == 0 {
+			name = "row-cache=off"
 		}
-	}
-	b.SetBytes(benchValueBytes)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range uint64(b.N) {
-		j := i * 7919 % benchGetKeys
-		kb = benchUserKey(kb, j)
-		if _, err := s.Get(uint32(j%64), kb); err != nil {
-			b.Fatal(err)
-		}
+		b.Run(name, func(b *testing.B) {
+			o := testOptions(b.TempDir(), "bench")
+			o.Sync = false // loading only
+			o.RowCacheBytes = rowCache
+			s := mustOpen(b, o)
+			val := benchValue()
+			var kb []byte
+			for i := range uint64(benchGetKeys) {
+				kb = benchUserKey(kb, i)
+				if _, err := s.Update(uint32(i%64), kb, func([]byte, bool) ([]byte, bool, error) { return val, true, nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.SetBytes(benchValueBytes)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range uint64(b.N) {
+				j := i * 7919 % benchGetKeys
+				kb = benchUserKey(kb, j)
+				if _, err := s.Get(uint32(j%64), kb); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

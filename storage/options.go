@@ -20,14 +20,26 @@ type Options struct {
 	Sync bool
 	// CacheBytes sizes pebble's block cache; <= 0 means DefaultCacheBytes.
 	CacheBytes int64
+	// RowCacheBytes sizes the row cache of recently read and written
+	// values (rowcache.go); <= 0 means none.
+	RowCacheBytes int64
 	// Logger receives storage's and pebble's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
 
 const (
 	// DefaultCacheBytes is the block cache size used when Options.CacheBytes
-	// is not set.
+	// is not set. With the row cache in front of it, it mostly holds the
+	// sstables' index and filter blocks, the blocks of values the row cache
+	// does not hold, and what scans (anti-entropy, transfers) read. Halving
+	// it cost 10-15% of the write rate once a node held a million keys.
 	DefaultCacheBytes = 128 << 20
+
+	// DefaultRowCacheBytes is the row cache of DefaultOptions: about a
+	// hundred thousand 1 KiB values. Point reads of small values hit it far
+	// more often per byte than a block cache, whose 4 KiB blocks hold a hot
+	// value next to cold ones.
+	DefaultRowCacheBytes = 128 << 20
 
 	// memTableBytes bounds one memtable. Pebble starts small and doubles up
 	// to this, and stalls writes only when several are queued for flush, so
@@ -37,13 +49,14 @@ const (
 )
 
 // DefaultOptions returns the options a production node uses: synced writes
-// and the default cache.
+// and the default caches.
 func DefaultOptions(dir, nodeID string) Options {
 	return Options{
-		Dir:        dir,
-		NodeID:     nodeID,
-		Sync:       true,
-		CacheBytes: DefaultCacheBytes,
+		Dir:           dir,
+		NodeID:        nodeID,
+		Sync:          true,
+		CacheBytes:    DefaultCacheBytes,
+		RowCacheBytes: DefaultRowCacheBytes,
 	}
 }
 

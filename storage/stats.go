@@ -20,6 +20,10 @@ type Stats struct {
 	WriteStallTime     time.Duration // total time writes were delayed
 	MemtableBytes      uint64        // memory held by memtables
 	CacheBytes         int64         // block cache in use
+	RowCacheBytes      int64         // row cache in use (keys, values and overhead)
+	RowCacheEntries    int           // keys in the row cache
+	RowCacheHits       uint64        // reads the row cache answered, since open
+	RowCacheMisses     uint64        // reads that went to pebble, since open
 }
 
 // Stats returns the storage engine's current figures.
@@ -36,6 +40,7 @@ func (s *Store) Stats() Stats {
 		MemtableBytes:      m.MemTable.Size,
 		CacheBytes:         m.BlockCache.Size,
 	}
+	st.RowCacheBytes, st.RowCacheEntries, st.RowCacheHits, st.RowCacheMisses = s.rows.stats()
 	st.WriteStalls, st.WriteStallTime = s.stalls.totals()
 	return st
 }

@@ -24,11 +24,16 @@ type Store struct {
 
 	gate    *gate
 	stripes *stripes
+	rows    *rowCache // nil: none
 	keys    keyPool
 	seq     *seqLease
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// testHookMissed, if set, runs between a row cache miss's read of
+	// pebble and its fill, so tests can widen that window.
+	testHookMissed func()
 }
 
 // Open opens (creating if needed) the data folder opts.Dir for node
@@ -90,6 +95,7 @@ func open(opts Options, lock *pebble.Lock, log *slog.Logger) (*Store, error) {
 		wo:       pebble.NoSync,
 		gate:     newGate(),
 		stripes:  newStripes(),
+		rows:     newRowCache(opts.RowCacheBytes),
 	}
 	if opts.Sync {
 		s.wo = pebble.Sync

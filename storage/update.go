@@ -32,7 +32,7 @@ func (s *Store) Get(partition uint32, key []byte) ([]byte, error) {
 	defer s.keys.put(kb)
 	kb.b = appendDataKey(kb.b[:0], partition, key)
 
-	v, err := s.get(kb.b)
+	v, err := s.read(kb.b)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, ErrNotFound
@@ -40,6 +40,34 @@ func (s *Store) Get(partition uint32, key []byte) ([]byte, error) {
 		return nil, fmt.Errorf("storage: get %q in partition %d: %w", key, partition, err)
 	}
 	return v, nil
+}
+
+// read returns a copy of a data key's value, from the row cache if it has
+// it, else from pebble (caching what it read), or ErrNotFound.
+func (s *Store) read(pebbleKey []byte) ([]byte, error) {
+	v, ok, gen := s.rows.get(pebbleKey)
+	if ok {
+		return v, nil
+	}
+	v, err := s.get(pebbleKey)
+	if s.testHookMissed != nil {
+		s.testHookMissed()
+	}
+	if err == nil {
+		s.rows.fill(pebbleKey, v, gen)
+	}
+	return v, err
+}
+
+// written records in the row cache what pebble now holds for a data key
+// (nil: deleted). The caller holds the key's update stripe and has applied
+// the write.
+func (s *Store) written(pebbleKey, value []byte) {
+	if value == nil {
+		s.rows.drop(pebbleKey)
+	} else {
+		s.rows.put(pebbleKey, value)
+	}
 }
 
 // get reads a pebble key and copies the value out of pebble's buffer, which

@@ -44,7 +44,7 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 	mu.Lock()
 	defer mu.Unlock()
 
-	old, err := s.get(k)
+	old, err := s.read(k)
 	found := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		wait()
@@ -78,5 +78,6 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 		wait()
 		return nil, nil, fmt.Errorf("storage: update %q in partition %d: write: %w", key, partition, err)
 	}
+	s.written(k, newValue)
 	return newValue, wait, nil
 }

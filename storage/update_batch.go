@@ -48,10 +48,6 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 
 	// pending holds the values this batch wrote, so that a key updated
 	// twice sees its own earlier update rather than the stored value.
-	type pendingValue struct {
-		value []byte
-		found bool
-	}
 	pending := make(map[string]pendingValue)
 	values := make([][]byte, len(updates))
 	b := s.db.NewBatch()
@@ -63,7 +59,7 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 		if p, ok := pending[string(k)]; ok {
 			old, found = p.value, p.found
 		} else {
-			v, err := s.get(k)
+			v, err := s.read(k)
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return nil, fmt.Errorf("storage: update %q in partition %d: read: %w", u.Key, u.Partition, err)
 			}
@@ -95,11 +91,13 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 		if err := s.db.Apply(b, s.wo); err != nil {
 			return nil, fmt.Errorf("storage: apply a batch of %d updates: %w", len(updates), err)
 		}
+		s.writtenBatch(pending)
 		return values, nil
 	}
 	if err := s.db.ApplyNoSyncWait(b, s.wo); err != nil {
 		return nil, fmt.Errorf("storage: apply a batch of %d updates: %w", len(updates), err)
 	}
+	s.writtenBatch(pending)
 	// The writes are visible: let other updates of these keys go on while
 	// this batch syncs (their own syncs come later in the WAL).
 	unlock()
@@ -108,6 +106,19 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 		return nil, fmt.Errorf("storage: sync a batch of %d updates: %w", len(updates), err)
 	}
 	return values, nil
+}
+
+// pendingValue is what an UpdateBatch wrote for a key so far.
+type pendingValue struct {
+	value []byte
+	found bool
+}
+
+// writtenBatch records an applied batch's final values in the row cache.
+func (s *Store) writtenBatch(pending map[string]pendingValue) {
+	for k, p := range pending {
+		s.written([]byte(k), p.value)
+	}
 }
 
 // lockStripes locks the update stripes of every key, each once and in

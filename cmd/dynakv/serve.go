@@ -48,6 +48,7 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&cfg.MaxSiblings, "max-siblings", cfg.MaxSiblings, "a write that would give a key more siblings than this is refused with 409")
 	f.IntVar(&cfg.WarnSiblings, "warn-siblings", cfg.WarnSiblings, "keys with more siblings than this log a warning and count in dynakv_sibling_warnings_total")
 	f.Int64Var(&cfg.CacheBytes, "cache", cfg.CacheBytes, "storage block cache in bytes")
+	f.Int64Var(&cfg.RowCacheBytes, "row-cache", cfg.RowCacheBytes, "cache of recently read and written values in bytes, in front of the block cache (0: none)")
 	f.DurationVar(&cfg.HintWindow, "hint-window", cfg.HintWindow, "hints for a down node older than this are dropped (anti-entropy repairs those keys)")
 	f.Int64Var(&cfg.MaxHintBytes, "max-hint-bytes", cfg.MaxHintBytes, "most bytes of hints kept for one down node; past it, writes for that node are not hinted")
 	f.Float64Var(&cfg.HintRate, "hint-rate", cfg.HintRate, "hints per second delivered to a node that came back (0: unlimited)")
