@@ -7,6 +7,9 @@
 //     of the same key are serialised, so no update is ever lost; updates of
 //     different keys proceed in parallel and their WAL syncs are group
 //     committed by pebble's commit pipeline.
+//   - The row cache (rowcache.go): recent values of data keys in memory, so
+//     a hot key's read skips pebble. It always agrees with pebble: writers
+//     update it under the key's update lock once pebble applied the write.
 //   - Durability: with Options.Sync (the default) a write is fsynced before
 //     Update returns, so an acknowledged write survives SIGKILL or power loss.
 //   - Node identity: the data folder's IDENTITY file binds the folder to one
