@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -249,10 +250,61 @@ func TestJoinUnreachableFails(t *testing.T) {
 	n1 := start(t, nodeConfig("n1", t.TempDir()))
 	addr := n1.LocalAddr()
 	n1.Close()
-	if g, err := Start(nodeConfig("n2", t.TempDir(), addr)); err == nil {
+	cfg := nodeConfig("n2", t.TempDir(), addr)
+	cfg.JoinTimeout = 300 * time.Millisecond
+	g, err := Start(cfg)
+	if err == nil {
 		g.Close()
 		t.Fatal("Start succeeded with no reachable Join address")
 	}
+	if !strings.Contains(err.Error(), "--join-timeout") {
+		t.Errorf("the error should say how to wait longer: %v", err)
+	}
+}
+
+// Nodes started together come up in any order: a node whose Join address
+// is not listening yet keeps trying until it is.
+func TestJoinWaitsForTheAddressToComeUp(t *testing.T) {
+	lis, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := lis.LocalAddr().(*net.UDPAddr).Port
+	lis.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+
+	joined := make(chan error, 1)
+	var n2 *Gossip
+	go func() {
+		var err error
+		n2, err = Start(nodeConfig("n2", t.TempDir(), addr))
+		joined <- err
+	}()
+	select {
+	case err := <-joined:
+		if err == nil {
+			n2.Close()
+		}
+		t.Fatalf("Start returned before anything listened at its Join address: %v", err)
+	case <-time.After(300 * time.Millisecond): // it is still trying
+	}
+	cfg := nodeConfig("n1", t.TempDir())
+	cfg.BindPort = port
+	n1, err := Start(cfg)
+	if err != nil {
+		t.Skipf("port %d was taken meanwhile: %v", port, err)
+	}
+	t.Cleanup(func() { n1.Close() })
+	if err := <-joined; err != nil {
+		t.Fatalf("n2 did not join once n1 was up: %v", err)
+	}
+	t.Cleanup(func() { n2.Close() })
+	eventually(t, "n1 and n2 see each other", func() error {
+		if !n1.Alive("n2") || !n2.Alive("n1") {
+			return errors.New("not yet")
+		}
+		return nil
+	})
 }
 
 func TestWipedNodeRejoinsWithNewAddresses(t *testing.T) {

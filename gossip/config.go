@@ -61,6 +61,13 @@ type Config struct {
 	// Start. A new node with no Join bootstraps a new cluster of one.
 	Join []string
 
+	// JoinTimeout is how long a new node keeps trying its Join addresses
+	// before Start fails: nodes of a cluster started together (a compose
+	// file, a script) come up in any order. Zero means
+	// DefaultConfig().JoinTimeout; a refusal (other cluster settings) fails
+	// at once.
+	JoinTimeout time.Duration
+
 	// RejoinInterval is how often the node tries to reach ring members it
 	// does not see alive (memberlist forgets dead nodes; this is how a
 	// cluster re-forms after restarts and partitions), and its Join
@@ -79,7 +86,8 @@ type Config struct {
 
 // DefaultConfig returns a configuration for a LAN: memberlist's LAN timings
 // (probe every 1s, push/pull every 30s, dead nodes forgotten after 30s),
-// gossip on 0.0.0.0:7946, the default cluster settings, rejoin every 10s.
+// gossip on 0.0.0.0:7946, the default cluster settings, rejoin every 10s,
+// Join addresses tried for 30s.
 // NodeID, HTTPAddr, RPCAddr and DataDir remain to be set.
 func DefaultConfig() Config {
 	return Config{
@@ -89,6 +97,7 @@ func DefaultConfig() Config {
 		N:              DefaultN,
 		Partitions:     DefaultPartitions,
 		RejoinInterval: 10 * time.Second,
+		JoinTimeout:    30 * time.Second,
 	}
 }
 
@@ -137,6 +146,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.BindPort < 0 || c.BindPort > 65535 || c.AdvertisePort < 0 || c.AdvertisePort > 65535 {
 		return c, fmt.Errorf("%w: ports must be 0..65535", ErrInvalidConfig)
+	}
+	if c.JoinTimeout <= 0 {
+		c.JoinTimeout = DefaultConfig().JoinTimeout
 	}
 	if c.RejoinInterval <= 0 {
 		c.RejoinInterval = DefaultConfig().RejoinInterval

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -210,27 +211,45 @@ func (g *Gossip) numNodes() int {
 
 // joinCluster joins cfg.Join, if any. knowsPeers tells whether the data
 // folder named other ring members, which the rejoin loop will try instead
-// when no Join address answers.
+// when no Join address answers. A new node retries its Join addresses,
+// backing off from joinRetryMin to joinRetryMax, until cfg.JoinTimeout.
 func (g *Gossip) joinCluster(knowsPeers bool) error {
 	if len(g.cfg.Join) == 0 {
 		return nil
 	}
-	n, err := g.ml.Load().Join(g.cfg.Join)
-	g.mu.RLock()
-	refusal := g.refusal
-	g.mu.RUnlock()
-	if refusal != nil {
-		return fmt.Errorf("gossip: join cluster via %v: %w", g.cfg.Join, refusal)
+	giveUp := time.Now().Add(g.cfg.JoinTimeout)
+	wait := joinRetryMin
+	for {
+		n, err := g.ml.Load().Join(g.cfg.Join)
+		g.mu.RLock()
+		refusal := g.refusal
+		g.mu.RUnlock()
+		if refusal != nil {
+			return fmt.Errorf("gossip: join cluster via %v: %w", g.cfg.Join, refusal)
+		}
+		if n > 0 {
+			return nil
+		}
+		if knowsPeers {
+			g.log.Warn("no join address answered; will keep trying the known ring members", "join", g.cfg.Join, "err", err)
+			return nil
+		}
+		if time.Now().Add(wait).After(giveUp) {
+			return fmt.Errorf("gossip: join cluster via %v: no address answered within %v (is a node running there? --join-timeout waits longer): %w", g.cfg.Join, g.cfg.JoinTimeout, err)
+		}
+		if wait == joinRetryMin {
+			g.log.Warn("no join address answered yet; retrying", "join", g.cfg.Join, "until", giveUp.Format(time.RFC3339), "err", err)
+		}
+		time.Sleep(wait) // nothing else runs yet: Start is waiting for this
+		wait = min(2*wait, joinRetryMax)
 	}
-	if n > 0 {
-		return nil
-	}
-	if knowsPeers {
-		g.log.Warn("no join address answered; will keep trying the known ring members", "join", g.cfg.Join, "err", err)
-		return nil
-	}
-	return fmt.Errorf("gossip: join cluster via %v: %w", g.cfg.Join, err)
 }
+
+// A new node retries its Join addresses this often, backing off.
+const (
+	joinRetryMin = 100 * time.Millisecond
+	joinRetryMax = 2 * time.Second
+)
 
 // Newcomer reports whether this start made the node a ring member, rather
 // than restarting a member: its ring before this start was none.

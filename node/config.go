@@ -29,6 +29,9 @@ type Config struct {
 	RPCAddr    string   // --rpc: node-to-node listen address; empty: the gossip host, gossip port + 1
 	Advertise  string   // --advertise: the host other nodes reach this one at, when it differs from the bind host
 	Join       []string // --join: gossip addresses of running nodes
+	// JoinTimeout (--join-timeout) is how long a new node keeps trying
+	// its Join addresses; 0: gossip's default (30s).
+	JoinTimeout time.Duration
 
 	ClusterName string // --cluster-name: nodes of different clusters refuse each other
 	// Cluster settings: every node of a cluster must agree on them.
@@ -123,6 +126,9 @@ func (c *Config) validate() error {
 	}
 	if c.TransferRate < 0 {
 		errs = append(errs, fmt.Errorf("--transfer-rate is negative: use 0 for unlimited or a rate in MiB/s"))
+	}
+	if c.JoinTimeout < 0 {
+		errs = append(errs, fmt.Errorf("--join-timeout %v is negative", c.JoinTimeout))
 	}
 	if c.CacheBytes < 0 || c.RowCacheBytes < 0 {
 		errs = append(errs, fmt.Errorf("--cache %d and --row-cache %d must not be negative (--row-cache 0 turns the row cache off)", c.CacheBytes, c.RowCacheBytes))

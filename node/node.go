@@ -223,6 +223,7 @@ func (n *Node) startGossip() error {
 	gcfg.ClusterName, gcfg.N, gcfg.Partitions = n.cfg.ClusterName, n.cfg.Replicas, n.cfg.Partitions
 	gcfg.DataDir = n.cfg.DataDir
 	gcfg.Join = n.cfg.Join
+	gcfg.JoinTimeout = n.cfg.JoinTimeout
 	gcfg.Memberlist = n.cfg.GossipTuning
 	gcfg.Logger = n.logger
 	n.gossip, err = gossip.Start(gcfg)

@@ -40,6 +40,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&cfg.RPCAddr, "rpc", "", "node-to-node listen address (default: the gossip host, gossip port + 1)")
 	f.StringVar(&cfg.Advertise, "advertise", "", "the host other nodes reach this one at, when it differs from the bind host")
 	f.StringSliceVar(&cfg.Join, "join", nil, "gossip addresses (host:port,...) of running nodes to join")
+	f.DurationVar(&cfg.JoinTimeout, "join-timeout", 30*time.Second, "how long a new node keeps trying its --join addresses before it gives up (nodes started together come up in any order)")
 	f.StringVar(&cfg.ClusterName, "cluster-name", cfg.ClusterName, "cluster name (a cluster setting: nodes of other clusters are refused)")
 	f.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "N: replicas per key (a cluster setting: every node must agree)")
 	f.BoolVar(&cfg.Sync, "sync", cfg.Sync, "fsync every write before acknowledging it (false trades durability on power loss for speed)")
