@@ -44,7 +44,7 @@ type rowCache struct {
 // pass.
 type rowShard struct {
 	mu       sync.Mutex
-	gen      uint64           // bumped by every write through put or drop
+	gen      uint64           // bumped by every record
 	index    map[string]int32 // key -> slot
 	slots    []rowSlot
 	free     []int32 // unused slots
@@ -117,10 +117,10 @@ func (c *rowCache) fill(key, value []byte, gen uint64) {
 	s.setLocked(key, value)
 }
 
-// put records that pebble now holds value for key. The caller holds the
-// key's update stripe and has applied the write. The cache keeps its own
-// copy.
-func (c *rowCache) put(key, value []byte) {
+// record notes that pebble now holds value for key (nil: pebble deleted
+// it). The caller holds the key's update stripe and has applied the write.
+// The cache keeps its own copy.
+func (c *rowCache) record(key, value []byte) {
 	if c == nil {
 		return
 	}
@@ -128,20 +128,9 @@ func (c *rowCache) put(key, value []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gen++
-	s.setLocked(key, value)
-}
-
-// drop forgets key (pebble deleted it). The caller holds the key's update
-// stripe and has applied the delete.
-func (c *rowCache) drop(key []byte) {
-	if c == nil {
-		return
-	}
-	s := c.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.gen++
-	if i, ok := s.index[string(key)]; ok {
+	if value != nil {
+		s.setLocked(key, value)
+	} else if i, ok := s.index[string(key)]; ok {
 		s.removeLocked(i)
 	}
 }
@@ -169,7 +158,7 @@ func entryBytes(key string, value []byte) int64 {
 
 // setLocked stores a copy of value under key, evicting until the shard fits.
 // A value larger than the whole shard is not cached (and an older value of
-// the key is dropped).
+// the key is removed).
 func (s *rowShard) setLocked(key, value []byte) {
 	if i, ok := s.index[string(key)]; ok {
 		s.removeLocked(i)

@@ -10,13 +10,13 @@ import (
 	"testing"
 )
 
-func TestRowCacheGetCopiesAndPutReplaces(t *testing.T) {
+func TestRowCacheGetCopiesAndRecordReplaces(t *testing.T) {
 	c := newRowCache(1 << 20)
 	k := []byte("k")
 	if _, ok, _ := c.get(k); ok {
 		t.Fatal("empty cache: hit")
 	}
-	c.put(k, []byte("v1"))
+	c.record(k, []byte("v1"))
 	v, ok, _ := c.get(k)
 	if !ok || string(v) != "v1" {
 		t.Fatalf("get = %q, %v; want v1, true", v, ok)
@@ -25,11 +25,11 @@ func TestRowCacheGetCopiesAndPutReplaces(t *testing.T) {
 	if v, _, _ := c.get(k); string(v) != "v1" {
 		t.Fatalf("after the caller changed its copy: get = %q, want v1", v)
 	}
-	c.put(k, []byte("v2"))
+	c.record(k, []byte("v2"))
 	if v, _, _ := c.get(k); string(v) != "v2" {
 		t.Fatalf("after put v2: get = %q", v)
 	}
-	c.drop(k)
+	c.record(k, nil)
 	if _, ok, _ := c.get(k); ok {
 		t.Fatal("after drop: hit")
 	}
@@ -44,7 +44,7 @@ func TestRowCacheFillAfterWriteIsDropped(t *testing.T) {
 	c := newRowCache(1 << 20)
 	k := []byte("k")
 	_, _, gen := c.get(k) // a reader misses, then reads "old" from pebble
-	c.put(k, []byte("new"))
+	c.record(k, []byte("new"))
 	c.fill(k, []byte("old"), gen)
 	if v, _, _ := c.get(k); string(v) != "new" {
 		t.Fatalf("stale fill won: get = %q, want new", v)
@@ -59,7 +59,7 @@ func TestRowCacheFillAfterWriteIsDropped(t *testing.T) {
 		}
 	}
 	_, _, gen = c.get(j)
-	c.drop(k)
+	c.record(k, nil)
 	c.fill(j, []byte("old"), gen)
 	if _, ok, _ := c.get(j); ok {
 		t.Fatal("fill after a drop in its shard was kept")
@@ -77,7 +77,7 @@ func TestRowCacheStaysWithinItsBytes(t *testing.T) {
 	c := newRowCache(capBytes)
 	value := make([]byte, 500)
 	for i := range 10000 {
-		c.put(fmt.Appendf(nil, "key-%05d", i), value)
+		c.record(fmt.Appendf(nil, "key-%05d", i), value)
 		if b, _, _, _ := c.stats(); b > capBytes {
 			t.Fatalf("after %d puts: %d bytes cached, cap %d", i+1, b, capBytes)
 		}
@@ -89,7 +89,7 @@ func TestRowCacheStaysWithinItsBytes(t *testing.T) {
 	// A value larger than a shard is not cached, and takes an older value
 	// of its key out.
 	k := []byte("key-09999")
-	c.put(k, make([]byte, capBytes))
+	c.record(k, make([]byte, capBytes))
 	if _, ok, _ := c.get(k); ok {
 		t.Fatal("a value larger than its shard was cached")
 	}
@@ -109,11 +109,11 @@ func TestRowCacheEvictsUnreadFirst(t *testing.T) {
 	}
 	value := make([]byte, 1024/3-rowEntryOverhead-8) // three fit in a shard
 	for _, k := range keys[:3] {
-		c.put(k, value)
+		c.record(k, value)
 	}
 	c.get(keys[0])
 	c.get(keys[2])
-	c.put(keys[3], value) // evicts keys[1], the one not read
+	c.record(keys[3], value) // evicts keys[1], the one not read
 	for i, want := range []bool{true, false, true, true} {
 		if _, ok, _ := c.get(keys[i]); ok != want {
 			t.Fatalf("key %d cached = %v, want %v", i, ok, want)
