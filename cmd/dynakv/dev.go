@@ -31,7 +31,8 @@ func newDevCmd() *cobra.Command {
 		Use:   "dev",
 		Short: "Run a whole local cluster on loopback, in one process",
 		Long: `Run a local cluster of --nodes nodes on 127.0.0.1, in one process, with data in a
-temporary folder that is removed on exit (keep it with --keep). The first node takes
+temporary folder that is removed on exit (keep it with --keep; a folder named with
+--data is never removed). The first node takes
 127.0.0.1:8080 when that port is free, so "dynakv put k v" works right away.
 Gossip uses fast timings: a stopped node is noticed within about a second.`,
 		Args: cobra.NoArgs,
@@ -46,11 +47,14 @@ Gossip uses fast timings: a stopped node is noticed within about a second.`,
 			if err != nil {
 				return err
 			}
+			// A folder named with --data is the user's: it is never removed.
+			removed := false
 			if dataDir == "" {
 				if dataDir, err = os.MkdirTemp("", "dynakv-dev-"); err != nil {
 					return err
 				}
 				if !keep {
+					removed = true
 					defer os.RemoveAll(dataDir)
 				}
 			}
@@ -58,7 +62,7 @@ Gossip uses fast timings: a stopped node is noticed within about a second.`,
 			if err != nil {
 				return err
 			}
-			printDevCluster(cmd, cluster, dataDir, keep)
+			printDevCluster(cmd, cluster, dataDir, removed)
 			<-cmd.Context().Done()
 			fmt.Fprintln(cmd.ErrOrStderr(), "stopping the cluster")
 			return stopDevCluster(cluster)
@@ -67,8 +71,8 @@ Gossip uses fast timings: a stopped node is noticed within about a second.`,
 	f := cmd.Flags()
 	f.IntVar(&nodes, "nodes", 3, "number of nodes")
 	f.IntVar(&replicas, "replicas", 0, "N: replicas per key (default: 3, or --nodes when fewer)")
-	f.StringVar(&dataDir, "data", "", "folder for the nodes' data (default: a temporary folder)")
-	f.BoolVar(&keep, "keep", false, "keep the data folder on exit")
+	f.StringVar(&dataDir, "data", "", "folder for the nodes' data, kept on exit (default: a temporary folder)")
+	f.BoolVar(&keep, "keep", false, "keep the temporary data folder on exit")
 	logs.register(cmd, "warn")
 	return cmd
 }
@@ -120,10 +124,10 @@ func portFree(addr string) bool {
 	return true
 }
 
-func printDevCluster(cmd *cobra.Command, nodes []*node.Node, dataDir string, keep bool) {
+func printDevCluster(cmd *cobra.Command, nodes []*node.Node, dataDir string, removed bool) {
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "dynakv dev cluster: %d nodes, data in %s", len(nodes), dataDir)
-	if !keep {
+	if removed {
 		fmt.Fprint(out, " (removed on exit)")
 	}
 	fmt.Fprintln(out)
