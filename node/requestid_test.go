@@ -1,12 +1,10 @@
 package node_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,30 +12,12 @@ import (
 	"dynakv/node"
 )
 
-// syncBuffer is a log destination several goroutines write to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A client's X-Request-ID is echoed, and the log lines of every node the
 // request touched carry it: the coordinator's and each replica's.
 func TestRequestIDReachesEveryReplicasLog(t *testing.T) {
-	logs := map[string]*syncBuffer{}
+	logs := map[string]*testutil.SyncBuffer{}
 	c := startClusterWith(t, 3, func(cfg *node.Config) {
-		logs[cfg.ID] = &syncBuffer{}
+		logs[cfg.ID] = &testutil.SyncBuffer{}
 		cfg.Logger = slog.New(slog.NewJSONHandler(logs[cfg.ID], &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPut,

@@ -1,43 +1,22 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"dynakv/internal/testutil"
 )
 
-// lockedBuffer is a bytes.Buffer a running command writes while the test
-// reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // runDev runs `dynakv dev --nodes 1 args...` until its banner is printed,
 // stops it as Ctrl-C would, and returns the banner's first line.
 func runDev(t *testing.T, args ...string) string {
 	t.Helper()
 	root := newRootCmd()
-	var out, errOut lockedBuffer
+	var out, errOut testutil.SyncBuffer
 	root.SetArgs(append([]string{"dev", "--nodes", "1", "--log-level", "error"}, args...))
 	root.SetOut(&out)
 	root.SetErr(&errOut)
