@@ -108,28 +108,33 @@ func (c *rowCache) fill(key, value []byte, gen uint64) {
 	if c == nil {
 		return
 	}
+	v := ownCopy(value)
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gen != gen {
 		return
 	}
-	s.setLocked(key, value)
+	s.setLocked(key, v)
 }
 
 // record notes that pebble now holds value for key (nil: pebble deleted
 // it). The caller holds the key's update stripe and has applied the write.
-// The cache keeps its own copy.
+// The cache keeps its own copy, made before the shard's lock is taken.
 func (c *rowCache) record(key, value []byte) {
 	if c == nil {
 		return
+	}
+	var v []byte
+	if value != nil {
+		v = ownCopy(value)
 	}
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gen++
-	if value != nil {
-		s.setLocked(key, value)
+	if v != nil {
+		s.setLocked(key, v)
 	} else if i, ok := s.index[string(key)]; ok {
 		s.removeLocked(i)
 	}
@@ -152,26 +157,29 @@ func (c *rowCache) stats() (bytes int64, entries int, hits, misses uint64) {
 	return bytes, entries, hits, misses
 }
 
+// ownCopy is the cache's own copy of a value (never nil: an empty value is
+// a value), made outside any lock.
+func ownCopy(value []byte) []byte { return append(make([]byte, 0, len(value)), value...) }
+
 func entryBytes(key string, value []byte) int64 {
 	return int64(len(key) + cap(value) + rowEntryOverhead)
 }
 
-// setLocked stores a copy of value under key, evicting until the shard fits.
-// A value larger than the whole shard is not cached (and an older value of
-// the key is removed).
+// setLocked stores value, the cache's own copy, under key, evicting until
+// the shard fits. A value larger than the whole shard is not cached (and an
+// older value of the key is removed).
 func (s *rowShard) setLocked(key, value []byte) {
 	if i, ok := s.index[string(key)]; ok {
 		s.removeLocked(i)
 	}
-	v := append(make([]byte, 0, len(value)), value...)
-	size := int64(len(key)+cap(v)) + rowEntryOverhead
+	slot := rowSlot{key: string(key), value: value, used: true}
+	size := entryBytes(slot.key, slot.value)
 	if size > s.capBytes {
 		return
 	}
 	for s.bytes+size > s.capBytes {
 		s.evictOneLocked()
 	}
-	slot := rowSlot{key: string(key), value: v, used: true}
 	var i int32
 	if n := len(s.free); n > 0 {
 		i = s.free[n-1]

@@ -59,11 +59,6 @@ func (s *Store) read(pebbleKey []byte) ([]byte, error) {
 	return v, err
 }
 
-// written records in the row cache what pebble now holds for a data key
-// (nil: deleted). The caller holds the key's update stripe and has applied
-// the write.
-func (s *Store) written(pebbleKey, value []byte) { s.rows.record(pebbleKey, value) }
-
 // get reads a pebble key and copies the value out of pebble's buffer, which
 // is only valid until the closer is closed. A missing key returns
 // ErrNotFound.

@@ -78,6 +78,6 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 		wait()
 		return nil, nil, fmt.Errorf("storage: update %q in partition %d: write: %w", key, partition, err)
 	}
-	s.written(k, newValue)
+	s.rows.record(k, newValue) // pebble applied it: the row cache follows
 	return newValue, wait, nil
 }

@@ -117,7 +117,7 @@ type pendingValue struct {
 // writtenBatch records an applied batch's final values in the row cache.
 func (s *Store) writtenBatch(pending map[string]pendingValue) {
 	for k, p := range pending {
-		s.written([]byte(k), p.value)
+		s.rows.record([]byte(k), p.value)
 	}
 }
 
