@@ -123,3 +123,25 @@ func TestConfigRefusesAGraceWithinTheHintWindow(t *testing.T) {
 		t.Fatalf("start with --tombstone-grace 1h and --hint-window 3h: %v, want a refusal naming both flags", err)
 	}
 }
+
+// Negative sizes and timeouts are refused, each naming its own flag.
+func TestConfigRefusesNegativeCachesAndJoinTimeout(t *testing.T) {
+	for flag, set := range map[string]func(*node.Config){
+		"--cache":        func(c *node.Config) { c.CacheBytes = -1 },
+		"--row-cache":    func(c *node.Config) { c.RowCacheBytes = -1 },
+		"--join-timeout": func(c *node.Config) { c.JoinTimeout = -time.Second },
+	} {
+		cfg := node.DefaultConfig()
+		cfg.DataDir = t.TempDir()
+		cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+		set(&cfg)
+		n, err := node.Start(cfg)
+		if err == nil {
+			n.Close()
+			t.Fatalf("start with a negative %s succeeded", flag)
+		}
+		if !strings.Contains(err.Error(), flag+" -") {
+			t.Errorf("negative %s: %v, want a refusal naming it", flag, err)
+		}
+	}
+}

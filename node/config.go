@@ -130,8 +130,11 @@ func (c *Config) validate() error {
 	if c.JoinTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--join-timeout %v is negative", c.JoinTimeout))
 	}
-	if c.CacheBytes < 0 || c.RowCacheBytes < 0 {
-		errs = append(errs, fmt.Errorf("--cache %d and --row-cache %d must not be negative (--row-cache 0 turns the row cache off)", c.CacheBytes, c.RowCacheBytes))
+	if c.CacheBytes < 0 {
+		errs = append(errs, fmt.Errorf("--cache %d is negative: give the block cache size in bytes (0: the default)", c.CacheBytes))
+	}
+	if c.RowCacheBytes < 0 {
+		errs = append(errs, fmt.Errorf("--row-cache %d is negative: give its size in bytes, or 0 to turn the row cache off", c.RowCacheBytes))
 	}
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("partitions is %d: use 1 or more", c.Partitions))
