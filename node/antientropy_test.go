@@ -125,11 +125,12 @@ func TestConfigRefusesAGraceWithinTheHintWindow(t *testing.T) {
 }
 
 // Negative sizes and timeouts are refused, each naming its own flag.
-func TestConfigRefusesNegativeCachesAndJoinTimeout(t *testing.T) {
+func TestConfigRefusesNegativeSizesAndDurations(t *testing.T) {
 	for flag, set := range map[string]func(*node.Config){
-		"--cache":        func(c *node.Config) { c.CacheBytes = -1 },
-		"--row-cache":    func(c *node.Config) { c.RowCacheBytes = -1 },
-		"--join-timeout": func(c *node.Config) { c.JoinTimeout = -time.Second },
+		"--cache":             func(c *node.Config) { c.CacheBytes = -1 },
+		"--row-cache":         func(c *node.Config) { c.RowCacheBytes = -1 },
+		"--join-timeout":      func(c *node.Config) { c.JoinTimeout = -time.Second },
+		"--sync-group-window": func(c *node.Config) { c.SyncGroupWindow = -time.Millisecond },
 	} {
 		cfg := node.DefaultConfig()
 		cfg.DataDir = t.TempDir()

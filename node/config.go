@@ -38,14 +38,17 @@ type Config struct {
 	Replicas   int // --replicas: N, replicas per key
 	Partitions int // partitions of the ring, fixed at cluster creation
 
-	Sync           bool          // --sync: fsync every write before acknowledging it
-	DefaultTimeout time.Duration // --timeout: how long a coordinator waits when a request names no timeout
-	MaxTimeout     time.Duration // the largest timeout a request may ask for
-	MaxValueBytes  int64         // --max-value-bytes: larger values are refused with 413
-	MaxSiblings    int           // --max-siblings: a write that would add one more is refused with 409
-	WarnSiblings   int           // --warn-siblings: keys past this log a warning and count a metric
-	CacheBytes     int64         // --cache: pebble block cache
-	RowCacheBytes  int64         // --row-cache: recently read and written values; 0: none
+	Sync bool // --sync: fsync every write before acknowledging it
+	// SyncGroupWindow (--sync-group-window) is the least time between two
+	// WAL fsyncs, so that more writes share one; 0: sync at once.
+	SyncGroupWindow time.Duration
+	DefaultTimeout  time.Duration // --timeout: how long a coordinator waits when a request names no timeout
+	MaxTimeout      time.Duration // the largest timeout a request may ask for
+	MaxValueBytes   int64         // --max-value-bytes: larger values are refused with 413
+	MaxSiblings     int           // --max-siblings: a write that would add one more is refused with 409
+	WarnSiblings    int           // --warn-siblings: keys past this log a warning and count a metric
+	CacheBytes      int64         // --cache: pebble block cache
+	RowCacheBytes   int64         // --row-cache: recently read and written values; 0: none
 
 	HintWindow   time.Duration // --hint-window: hints older than this are dropped (anti-entropy covers them)
 	MaxHintBytes int64         // --max-hint-bytes: a fallback keeps at most this much for one down node
@@ -86,29 +89,30 @@ const DefaultTransferRate = 100 << 20
 // its data in ./dynakv-data: what `dynakv serve` runs with no flags.
 func DefaultConfig() Config {
 	return Config{
-		ID:             "n1",
-		DataDir:        "dynakv-data",
-		HTTPAddr:       "127.0.0.1:8080",
-		GossipAddr:     "127.0.0.1:7946",
-		ClusterName:    gossip.DefaultClusterName,
-		Replicas:       3,
-		Partitions:     ring.DefaultPartitions,
-		Sync:           true,
-		DefaultTimeout: 2 * time.Second,
-		MaxTimeout:     time.Minute,
-		MaxValueBytes:  8 << 20,
-		MaxSiblings:    100,
-		WarnSiblings:   25,
-		CacheBytes:     storage.DefaultCacheBytes,
-		RowCacheBytes:  storage.DefaultRowCacheBytes,
-		HintWindow:     hints.DefaultConfig().Window,
-		MaxHintBytes:   hints.DefaultConfig().MaxPendingBytes,
-		HintRate:       hints.DefaultConfig().DeliveryRate,
-		AAEInterval:    antientropy.DefaultInterval,
-		AAERate:        antientropy.DefaultRate,
-		AAEScanRate:    antientropy.DefaultScanRate,
-		TombstoneGrace: antientropy.DefaultTombstoneGrace,
-		TransferRate:   DefaultTransferRate,
+		ID:              "n1",
+		DataDir:         "dynakv-data",
+		HTTPAddr:        "127.0.0.1:8080",
+		GossipAddr:      "127.0.0.1:7946",
+		ClusterName:     gossip.DefaultClusterName,
+		Replicas:        3,
+		Partitions:      ring.DefaultPartitions,
+		Sync:            true,
+		SyncGroupWindow: storage.DefaultSyncGroupWindow,
+		DefaultTimeout:  2 * time.Second,
+		MaxTimeout:      time.Minute,
+		MaxValueBytes:   8 << 20,
+		MaxSiblings:     100,
+		WarnSiblings:    25,
+		CacheBytes:      storage.DefaultCacheBytes,
+		RowCacheBytes:   storage.DefaultRowCacheBytes,
+		HintWindow:      hints.DefaultConfig().Window,
+		MaxHintBytes:    hints.DefaultConfig().MaxPendingBytes,
+		HintRate:        hints.DefaultConfig().DeliveryRate,
+		AAEInterval:     antientropy.DefaultInterval,
+		AAERate:         antientropy.DefaultRate,
+		AAEScanRate:     antientropy.DefaultScanRate,
+		TombstoneGrace:  antientropy.DefaultTombstoneGrace,
+		TransferRate:    DefaultTransferRate,
 	}
 }
 
@@ -132,6 +136,9 @@ func (c *Config) validate() error {
 	}
 	if c.CacheBytes < 0 {
 		errs = append(errs, fmt.Errorf("--cache %d is negative: give the block cache size in bytes (0: the default)", c.CacheBytes))
+	}
+	if c.SyncGroupWindow < 0 {
+		errs = append(errs, fmt.Errorf("--sync-group-window %v is negative: give a duration such as 500us, or 0 to sync each write at once", c.SyncGroupWindow))
 	}
 	if c.RowCacheBytes < 0 {
 		errs = append(errs, fmt.Errorf("--row-cache %d is negative: give its size in bytes, or 0 to turn the row cache off", c.RowCacheBytes))

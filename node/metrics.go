@@ -11,7 +11,7 @@ type nodeCollector struct {
 	n *Node
 
 	diskBytes, compactions, compactionDebt, compactionsRunning, flushes, l0Files, readAmp,
-	writeStalls, writeStallSeconds, memtableBytes, cacheBytes, rowCacheBytes, rowCacheEntries, rowCacheReads, members, ringMembers,
+	writeStalls, writeStallSeconds, memtableBytes, cacheBytes, rowCacheBytes, rowCacheEntries, rowCacheReads, walSyncs, members, ringMembers,
 	transferPasses, transferSent, transferBytes, transferDropped *prometheus.Desc
 }
 
@@ -35,6 +35,7 @@ func newNodeCollector(n *Node) *nodeCollector {
 		rowCacheBytes:      d("dynakv_storage_row_cache_bytes", "Row cache in use (keys, values and bookkeeping)."),
 		rowCacheEntries:    d("dynakv_storage_row_cache_entries", "Keys in the row cache."),
 		rowCacheReads:      d("dynakv_storage_row_cache_reads_total", "Reads of the row cache, by result (hit, miss: read from storage).", "result"),
+		walSyncs:           d("dynakv_storage_wal_syncs_total", "Fsyncs of the write-ahead log since the node started; synced writes per fsync show how well --sync-group-window groups them."),
 		members:            d("dynakv_gossip_members", "Nodes this node knows of, by status (alive, dead, leaving, left).", "status"),
 		ringMembers:        d("dynakv_ring_members", "Ring members (alive or not) in this node's ring."),
 		transferPasses:     d("dynakv_transfer_passes_total", "Ownership-transfer passes (checks that this node holds no data the ring gives to others)."),
@@ -69,6 +70,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.rowCacheEntries, float64(st.RowCacheEntries))
 	ch <- prometheus.MustNewConstMetric(c.rowCacheReads, prometheus.CounterValue, float64(st.RowCacheHits), "hit")
 	ch <- prometheus.MustNewConstMetric(c.rowCacheReads, prometheus.CounterValue, float64(st.RowCacheMisses), "miss")
+	counter(c.walSyncs, float64(st.WALSyncs))
 	byStatus := map[string]int{}
 	for _, m := range c.n.gossip.Members() {
 		byStatus[m.Status]++

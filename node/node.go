@@ -94,6 +94,7 @@ func Start(cfg Config) (_ *Node, err error) {
 
 	sopts := storage.DefaultOptions(cfg.DataDir, cfg.ID)
 	sopts.Sync = cfg.Sync
+	sopts.SyncGroupWindow = cfg.SyncGroupWindow
 	sopts.CacheBytes = cfg.CacheBytes
 	sopts.RowCacheBytes = cfg.RowCacheBytes
 	sopts.Logger = n.logger
@@ -140,7 +141,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	if err := n.rebuildRing(); err != nil {
 		return nil, err
 	}
-	if n.peers, err = transport.NewClient(transport.ClientConfig{Resolver: transport.ResolverFunc(n.rpcAddrOf), Logger: n.logger, TracerProvider: tp}); err != nil {
+	if n.peers, err = transport.NewClient(transport.ClientConfig{Resolver: transport.ResolverFunc(n.rpcAddrOf), Logger: n.logger, TracerProvider: tp, Registerer: reg}); err != nil {
 		return nil, err
 	}
 	hcfg := hints.DefaultConfig()

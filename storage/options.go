@@ -2,6 +2,7 @@ package storage
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -23,6 +24,14 @@ type Options struct {
 	// RowCacheBytes sizes the row cache of recently read and written
 	// values (rowcache.go); <= 0 means none.
 	RowCacheBytes int64
+	// SyncGroupWindow is the least time between two fsyncs of the WAL:
+	// writes that ask for a sync meanwhile wait and share the next one
+	// (Cassandra's commitlog_sync_group_window). Under load this groups
+	// more writes per fsync, which costs CPU as well as disk time; at
+	// light load a write rarely waits, as the window starts only when a
+	// sync ends. <= 0 means none: a sync starts as soon as one is asked for
+	// and the previous one ended. Only matters with Sync.
+	SyncGroupWindow time.Duration
 	// Logger receives storage's and pebble's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -41,6 +50,12 @@ const (
 	// value next to cold ones.
 	DefaultRowCacheBytes = 128 << 20
 
+	// DefaultSyncGroupWindow is the sync group window of DefaultOptions,
+	// the value pebble's documentation suggests. Three nodes on two cores
+	// served 1.3x the 50/50 requests with it than without, and 250 µs and
+	// 1 ms did less well (docs/performance.md).
+	DefaultSyncGroupWindow = 500 * time.Microsecond
+
 	// memTableBytes bounds one memtable. Pebble starts small and doubles up
 	// to this, and stalls writes only when several are queued for flush, so
 	// 32 MiB absorbs write bursts without holding much memory on a small
@@ -49,14 +64,15 @@ const (
 )
 
 // DefaultOptions returns the options a production node uses: synced writes
-// and the default caches.
+// grouped by the default window, and the default caches.
 func DefaultOptions(dir, nodeID string) Options {
 	return Options{
-		Dir:           dir,
-		NodeID:        nodeID,
-		Sync:          true,
-		CacheBytes:    DefaultCacheBytes,
-		RowCacheBytes: DefaultRowCacheBytes,
+		Dir:             dir,
+		NodeID:          nodeID,
+		Sync:            true,
+		CacheBytes:      DefaultCacheBytes,
+		RowCacheBytes:   DefaultRowCacheBytes,
+		SyncGroupWindow: DefaultSyncGroupWindow,
 	}
 }
 
@@ -88,5 +104,8 @@ func pebbleOptions(o Options, cache *pebble.Cache, lock *pebble.Lock) *pebble.Op
 	// most are for keys that exist in at most one sstable per level: bloom
 	// filters skip the others. L1+ inherit L0's filter policy.
 	po.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	if window := o.SyncGroupWindow; window > 0 {
+		po.WALMinSyncInterval = func() time.Duration { return window }
+	}
 	return po
 }

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 
-	"go.opentelemetry.io/otel/trace"
 	"strconv"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"dynakv/replica"
 	"dynakv/transport/internal/rpcerr"
@@ -28,6 +30,8 @@ type ClientConfig struct {
 	// at once; calls beyond it are coalesced into ReplicateBatch (ReadBatch)
 	// calls (see coalesce.go). 0: DefaultCallsInFlight.
 	CallsInFlight int
+	// Registerer receives the client's metrics; nil: none are kept.
+	Registerer prometheus.Registerer
 }
 
 // Client calls other nodes. It keeps one gRPC connection per peer, dialed on
@@ -36,6 +40,10 @@ type ClientConfig struct {
 type Client struct {
 	cfg     ClientConfig
 	version uint32 // ProtocolVersion; a test may change it before the first call
+	// entriesPerCall observes, by kind, how many entries each Read or
+	// Replicate call to a peer carried: 1 when the peer was idle, more when
+	// coalescing batched them. Nil without ClientConfig.Registerer.
+	entriesPerCall *prometheus.HistogramVec
 
 	mu      sync.Mutex
 	peers   map[string]*peer        // by node id
@@ -62,13 +70,24 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.CallsInFlight <= 0 {
 		cfg.CallsInFlight = DefaultCallsInFlight
 	}
-	return &Client{
+	c := &Client{
 		cfg:     cfg,
 		version: ProtocolVersion,
 		peers:   make(map[string]*peer),
 		retired: make(map[*peer]struct{}),
 		queues:  make(map[queueKey]*callQueue),
-	}, nil
+	}
+	if cfg.Registerer != nil {
+		c.entriesPerCall = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dynakv_transport_entries_per_call",
+			Help:    "Keys carried by each read or replicate call to another node, by call (read, replicate): above 1 when calls to a busy peer were coalesced.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+		}, []string{"call"})
+		if err := cfg.Registerer.Register(c.entriesPerCall); err != nil {
+			return nil, fmt.Errorf("register transport metrics: %w", err)
+		}
+	}
+	return c, nil
 }
 
 // Read returns node's stored state of key (nil when it has none). Calls to

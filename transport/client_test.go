@@ -380,6 +380,15 @@ func TestReplicateCallsToABusyPeerAreCoalesced(t *testing.T) {
 	if n := h.Calls("replicate"); n > 3 {
 		t.Errorf("%d Replicate calls, want the 2 that found a free slot (and at most one lone late entry)", n)
 	}
+	// The metric an operator reads to see coalescing at work: a call per
+	// call made, and every entry sent (the impatient one may have gone too).
+	calls, entries := entriesPerCall(t, c, "replicate")
+	if want := uint64(h.Calls("replicate") + h.Calls("replicate-batch")); calls != want {
+		t.Errorf("entries-per-call histogram counted %d replicate calls, the peer got %d", calls, want)
+	}
+	if entries != 22 && entries != 23 {
+		t.Errorf("entries-per-call histogram summed %d replicated entries, want 22 (or 23)", entries)
+	}
 }
 
 func TestPeerAddressChangeRedials(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"dynakv/reqctx"
 	"dynakv/transport/transportpb"
 )
@@ -95,9 +97,10 @@ var readCalls = &callKind{
 
 // callQueue coalesces the calls of one kind to one peer.
 type callQueue struct {
-	c    *Client
-	node string
-	kind *callKind
+	c       *Client
+	node    string
+	kind    *callKind
+	entries prometheus.Observer // entries per call sent; nil: not measured
 
 	mu       sync.Mutex
 	inFlight int  // regular slots taken
@@ -134,6 +137,9 @@ func (c *Client) queue(node string, kind *callKind) *callQueue {
 	q, ok := c.queues[k]
 	if !ok {
 		q = &callQueue{c: c, node: node, kind: kind}
+		if c.entriesPerCall != nil {
+			q.entries = c.entriesPerCall.WithLabelValues(kind.name)
+		}
 		c.queues[k] = q
 	}
 	return q
@@ -146,6 +152,7 @@ func (q *callQueue) do(ctx context.Context, entry *transportpb.KeyState) ([]byte
 	if q.inFlight < q.c.cfg.CallsInFlight {
 		q.inFlight++
 		q.mu.Unlock()
+		q.observe(1)
 		var state []byte
 		err := q.c.call(q.node, func(rpc transportpb.NodeClient) (err error) {
 			state, err = q.kind.single(ctx, rpc, entry)
@@ -256,6 +263,7 @@ func (q *callQueue) send(batch []*queuedCall) {
 	for i, w := range batch {
 		entries[i] = w.entry
 	}
+	q.observe(len(entries))
 	var states [][]byte
 	err := q.c.call(q.node, func(rpc transportpb.NodeClient) error {
 		if len(entries) == 1 {
@@ -276,6 +284,12 @@ func (q *callQueue) send(batch []*queuedCall) {
 		} else {
 			w.done <- callResult{state: states[i]}
 		}
+	}
+}
+
+func (q *callQueue) observe(entries int) {
+	if q.entries != nil {
+		q.entries.Observe(float64(entries))
 	}
 }
 

@@ -7,6 +7,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // quiet is the logger of test servers and clients.
@@ -82,12 +85,24 @@ func serve(t testing.TB, cfg ServerConfig, lis net.Listener) *Server {
 
 func newTestClient(t testing.TB, r Resolver) *Client {
 	t.Helper()
-	c, err := NewClient(ClientConfig{Resolver: r, Logger: quiet})
+	c, err := NewClient(ClientConfig{Resolver: r, Logger: quiet, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// entriesPerCall returns how many calls of kind the client's
+// dynakv_transport_entries_per_call histogram observed, and the entries
+// they carried.
+func entriesPerCall(t testing.TB, c *Client, kind string) (calls, entries uint64) {
+	t.Helper()
+	var m dto.Metric
+	if err := c.entriesPerCall.WithLabelValues(kind).(prometheus.Histogram).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetHistogram().GetSampleCount(), uint64(m.GetHistogram().GetSampleSum())
 }
 
 // eventually polls cond every 10ms until it holds, failing the test after

@@ -44,6 +44,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&cfg.ClusterName, "cluster-name", cfg.ClusterName, "cluster name (a cluster setting: nodes of other clusters are refused)")
 	f.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "N: replicas per key (a cluster setting: every node must agree)")
 	f.BoolVar(&cfg.Sync, "sync", cfg.Sync, "fsync every write before acknowledging it (false trades durability on power loss for speed)")
+	f.DurationVar(&cfg.SyncGroupWindow, "sync-group-window", cfg.SyncGroupWindow, "least time between two fsyncs of the write-ahead log: writes meanwhile share the next one (0: sync each at once, lowest latency at light load)")
 	f.DurationVar(&cfg.DefaultTimeout, "timeout", cfg.DefaultTimeout, "how long a coordinator waits for replicas when a request names no timeout")
 	f.Int64Var(&cfg.MaxValueBytes, "max-value-bytes", cfg.MaxValueBytes, "largest value accepted; larger PUTs get 413")
 	f.IntVar(&cfg.MaxSiblings, "max-siblings", cfg.MaxSiblings, "a write that would give a key more siblings than this is refused with 409")

@@ -1,0 +1,76 @@
+package storage
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestSyncGroupWindowGroupsWrites checks that synced writers share fsyncs
+// when a window is set: pebble starts a WAL sync at most once per window
+// after the previous one ended, so however many writes there are, the
+// syncs cannot outnumber the windows that fit in the run (plus the first).
+// Without the window, each round of writes here gets its own fsyncs as fast
+// as the disk allows, far more than that bound.
+func TestSyncGroupWindowGroupsWrites(t *testing.T) {
+	const (
+		window  = 20 * time.Millisecond
+		writers = 8
+		rounds  = 5
+	)
+	o := testOptions(t.TempDir(), "n1")
+	o.SyncGroupWindow = window
+	s := mustOpen(t, o)
+	before := s.Stats().WALSyncs
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for r := range rounds {
+				put(t, s, 1, fmt.Sprintf("w%d-r%d", w, r), "v")
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+
+	syncs := s.Stats().WALSyncs - before
+	if syncs == 0 {
+		t.Fatalf("%d synced writes made no WAL sync", writers*rounds)
+	}
+	// +2: the window's first sync, and one more for a timer that fires a
+	// moment before the bound's arithmetic says.
+	if bound := uint64(elapsed/window) + 2; syncs > bound {
+		t.Fatalf("%d synced writes in %v made %d WAL syncs; a %v window allows at most %d", writers*rounds, elapsed, syncs, window, bound)
+	}
+	for w := range writers {
+		for r := range rounds {
+			if v, err := s.Get(1, fmt.Appendf(nil, "w%d-r%d", w, r)); err != nil || string(v) != "v" {
+				t.Fatalf("Get w%d-r%d after grouped syncs: %q, %v", w, r, v, err)
+			}
+		}
+	}
+}
+
+// TestWALSyncsCounted checks the figure behind dynakv_storage_wal_syncs_total:
+// a synced write adds at least one WAL sync, an unsynced store adds none.
+func TestWALSyncsCounted(t *testing.T) {
+	for _, synced := range []bool{true, false} {
+		t.Run(fmt.Sprintf("sync=%v", synced), func(t *testing.T) {
+			o := testOptions(t.TempDir(), "n1")
+			o.Sync = synced
+			s := mustOpen(t, o)
+			before := s.Stats().WALSyncs
+			put(t, s, 1, "k", "v")
+			after := s.Stats().WALSyncs
+			if synced && after <= before {
+				t.Fatalf("a synced write left WAL syncs at %d (before: %d)", after, before)
+			}
+			if !synced && after != before {
+				t.Fatalf("an unsynced write moved WAL syncs from %d to %d", before, after)
+			}
+		})
+	}
+}
