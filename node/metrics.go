@@ -35,7 +35,7 @@ func newNodeCollector(n *Node) *nodeCollector {
 		rowCacheBytes:      d("dynakv_storage_row_cache_bytes", "Row cache in use (keys, values and bookkeeping)."),
 		rowCacheEntries:    d("dynakv_storage_row_cache_entries", "Keys in the row cache."),
 		rowCacheReads:      d("dynakv_storage_row_cache_reads_total", "Reads of the row cache, by result (hit, miss: read from storage).", "result"),
-		walSyncs:           d("dynakv_storage_wal_syncs_total", "Fsyncs of the write-ahead log since the node started; synced writes per fsync show how well --sync-group-window groups them."),
+		walSyncs:           d("dynakv_storage_wal_sync_seconds", "Durations of the write-ahead log's fsyncs since the node started; the count against synced writes shows how well --sync-group-window groups them."),
 		members:            d("dynakv_gossip_members", "Nodes this node knows of, by status (alive, dead, leaving, left).", "status"),
 		ringMembers:        d("dynakv_ring_members", "Ring members (alive or not) in this node's ring."),
 		transferPasses:     d("dynakv_transfer_passes_total", "Ownership-transfer passes (checks that this node holds no data the ring gives to others)."),
@@ -70,7 +70,11 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.rowCacheEntries, float64(st.RowCacheEntries))
 	ch <- prometheus.MustNewConstMetric(c.rowCacheReads, prometheus.CounterValue, float64(st.RowCacheHits), "hit")
 	ch <- prometheus.MustNewConstMetric(c.rowCacheReads, prometheus.CounterValue, float64(st.RowCacheMisses), "miss")
-	counter(c.walSyncs, float64(st.WALSyncs))
+	syncBuckets := make(map[float64]uint64, len(st.WALSyncs.Buckets))
+	for _, b := range st.WALSyncs.Buckets {
+		syncBuckets[b.UpTo.Seconds()] = b.Count
+	}
+	ch <- prometheus.MustNewConstHistogram(c.walSyncs, st.WALSyncs.Count, st.WALSyncs.Total.Seconds(), syncBuckets)
 	byStatus := map[string]int{}
 	for _, m := range c.n.gossip.Members() {
 		byStatus[m.Status]++

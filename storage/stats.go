@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"math"
 	"sync"
 	"time"
 
@@ -25,7 +26,31 @@ type Stats struct {
 	RowCacheEntries    int           // keys in the row cache
 	RowCacheHits       uint64        // reads the row cache answered, since open
 	RowCacheMisses     uint64        // reads that went to pebble, since open
-	WALSyncs           uint64        // fsyncs of the write-ahead log since open
+	WALSyncs           WALSyncs      // fsyncs of the write-ahead log since open
+}
+
+// WALSyncs describes the write-ahead log's fsyncs since open: how many,
+// their total time, and a cumulative histogram of their durations.
+type WALSyncs struct {
+	Count   uint64
+	Total   time.Duration
+	Buckets []SyncBucket // ascending; each counts the syncs that took at most UpTo
+}
+
+// SyncBucket is one bucket of WALSyncs.Buckets.
+type SyncBucket struct {
+	UpTo  time.Duration
+	Count uint64
+}
+
+// walSyncBounds are roughly the bucket bounds WALSyncs reports: each is
+// replaced by the first of pebble's bounds at or above it (100 µs steps up
+// to 5 ms, then exponential steps), so that every count is exact.
+var walSyncBounds = []time.Duration{
+	100 * time.Microsecond, 200 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond, 4 * time.Millisecond,
+	5 * time.Millisecond, 10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 250 * time.Millisecond, time.Second,
 }
 
 // Stats returns the storage engine's current figures.
@@ -48,18 +73,37 @@ func (s *Store) Stats() Stats {
 	return st
 }
 
-// walSyncs is how many times pebble synced the WAL: the count of its fsync
-// latency histogram (nil until the WAL's first writer exists).
-func walSyncs(m *pebble.Metrics) uint64 {
+// walSyncs reads pebble's histogram of WAL fsync latencies (in
+// nanoseconds; nil until the WAL's first writer exists).
+func walSyncs(m *pebble.Metrics) WALSyncs {
 	h := m.LogWriter.FsyncLatency
 	if h == nil {
-		return 0
+		return WALSyncs{}
 	}
 	var out dto.Metric
 	if err := h.Write(&out); err != nil {
-		return 0
+		return WALSyncs{}
 	}
-	return out.GetHistogram().GetSampleCount()
+	hist := out.GetHistogram()
+	w := WALSyncs{Count: hist.GetSampleCount(), Total: time.Duration(hist.GetSampleSum())}
+	pebbleBuckets := hist.GetBucket()
+	i := 0
+	for _, bound := range walSyncBounds {
+		// Pebble's bounds are float nanoseconds: the slack absorbs their
+		// rounding.
+		for i < len(pebbleBuckets) && pebbleBuckets[i].GetUpperBound() < float64(bound)-0.5 {
+			i++
+		}
+		if i == len(pebbleBuckets) {
+			break
+		}
+		upTo := time.Duration(math.Round(pebbleBuckets[i].GetUpperBound()))
+		if n := len(w.Buckets); n > 0 && w.Buckets[n-1].UpTo == upTo {
+			continue
+		}
+		w.Buckets = append(w.Buckets, SyncBucket{UpTo: upTo, Count: pebbleBuckets[i].GetCumulativeCount()})
+	}
+	return w
 }
 
 // stallTracker counts pebble's write stalls from its event listener.

@@ -22,7 +22,7 @@ func TestSyncGroupWindowGroupsWrites(t *testing.T) {
 	o := testOptions(t.TempDir(), "n1")
 	o.SyncGroupWindow = window
 	s := mustOpen(t, o)
-	before := s.Stats().WALSyncs
+	before := s.Stats().WALSyncs.Count
 
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -36,7 +36,7 @@ func TestSyncGroupWindowGroupsWrites(t *testing.T) {
 	wg.Wait()
 	elapsed := time.Since(start)
 
-	syncs := s.Stats().WALSyncs - before
+	syncs := s.Stats().WALSyncs.Count - before
 	if syncs == 0 {
 		t.Fatalf("%d synced writes made no WAL sync", writers*rounds)
 	}
@@ -54,22 +54,32 @@ func TestSyncGroupWindowGroupsWrites(t *testing.T) {
 	}
 }
 
-// TestWALSyncsCounted checks the figure behind dynakv_storage_wal_syncs_total:
-// a synced write adds at least one WAL sync, an unsynced store adds none.
+// TestWALSyncsCounted checks the figures behind dynakv_storage_wal_sync_seconds:
+// a synced write adds at least one WAL sync, an unsynced store adds none,
+// and the buckets are cumulative, ascending and never above the count.
 func TestWALSyncsCounted(t *testing.T) {
 	for _, synced := range []bool{true, false} {
 		t.Run(fmt.Sprintf("sync=%v", synced), func(t *testing.T) {
 			o := testOptions(t.TempDir(), "n1")
 			o.Sync = synced
 			s := mustOpen(t, o)
-			before := s.Stats().WALSyncs
+			before := s.Stats().WALSyncs.Count
 			put(t, s, 1, "k", "v")
-			after := s.Stats().WALSyncs
+			after := s.Stats().WALSyncs.Count
 			if synced && after <= before {
 				t.Fatalf("a synced write left WAL syncs at %d (before: %d)", after, before)
 			}
 			if !synced && after != before {
 				t.Fatalf("an unsynced write moved WAL syncs from %d to %d", before, after)
+			}
+			w := s.Stats().WALSyncs
+			if synced && (w.Total <= 0 || len(w.Buckets) == 0) {
+				t.Fatalf("synced store: WAL sync total %v, %d buckets", w.Total, len(w.Buckets))
+			}
+			for i, b := range w.Buckets {
+				if b.Count > w.Count || (i > 0 && (b.UpTo <= w.Buckets[i-1].UpTo || b.Count < w.Buckets[i-1].Count)) {
+					t.Fatalf("WAL sync buckets not cumulative and ascending: %+v (count %d)", w.Buckets, w.Count)
+				}
 			}
 		})
 	}
