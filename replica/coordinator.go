@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"dynakv/internal/workpool"
 	"dynakv/versioning"
 )
 
@@ -44,7 +45,8 @@ type Coordinator struct {
 	tracer trace.Tracer
 	stop   context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // replica calls in flight
+	calls  *workpool.Pool // runs them, reusing goroutines (and their grown stacks)
 
 	mu     sync.RWMutex // guards closed, and wg.Add against Close's Wait
 	closed bool
@@ -74,7 +76,7 @@ func New(cfg Config) (*Coordinator, error) {
 	if cfg.TracerProvider == nil {
 		cfg.TracerProvider = noop.NewTracerProvider()
 	}
-	c := &Coordinator{cfg: cfg, tracer: cfg.TracerProvider.Tracer("dynakv/replica")}
+	c := &Coordinator{cfg: cfg, tracer: cfg.TracerProvider.Tracer("dynakv/replica"), calls: workpool.New(callWorkers)}
 	c.stop, c.cancel = context.WithCancel(context.Background())
 	return c, nil
 }
@@ -91,7 +93,13 @@ func (c *Coordinator) Close() {
 	c.mu.Unlock()
 	c.cancel()
 	c.wg.Wait()
+	c.calls.Close()
 }
+
+// callWorkers is how many goroutines wait for replica calls to run: about
+// the calls in flight at 32 concurrent requests with three replicas each.
+// More calls than that at once each get a goroutine of their own.
+const callWorkers = 64
 
 // track counts n goroutines the coordinator owns, unless Close has begun, in
 // which case it reports false and the caller starts none: a WaitGroup must

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
+	"sync/atomic"
 
 	"dynakv/versioning"
 )
@@ -27,9 +27,9 @@ type reply struct {
 	err   error
 }
 
-// fanOut calls op (a "read" or "write") on every target in parallel and delivers the replies on the
-// returned channel, which has room for all of them: callers may stop reading
-// early. The calls run under a detached context (see detached), so a replica
+// fanOut calls op (a "read" or "write") on every target in parallel, on
+// the coordinator's call workers, and delivers the replies on the returned
+// channel, which has room for all of them: callers may stop reading early. The calls run under a detached context (see detached), so a replica
 // still being written when the client has its answer gets the write.
 func (c *Coordinator) fanOut(ctx context.Context, kind string, targets []target, op func(context.Context, target) (*versioning.Set, error)) <-chan reply {
 	replies := make(chan reply, len(targets))
@@ -47,19 +47,19 @@ func (c *Coordinator) fanOut(ctx context.Context, kind string, targets []target,
 		return replies
 	}
 	bg, cancel := c.detached(ctx)
-	if !c.track(len(targets) + 1) {
+	if !c.track(len(targets)) {
 		cancel()
 		for _, t := range targets {
 			replies <- reply{target: t, err: fmt.Errorf("coordinator closed: %w", ErrUnreachable)}
 		}
 		return replies
 	}
-	var pending sync.WaitGroup
-	pending.Add(len(targets))
+	// The last call to end releases the detached context.
+	var pending atomic.Int32
+	pending.Store(int32(len(targets)))
 	for _, t := range targets {
-		go func() {
+		c.calls.Go(func() {
 			defer c.wg.Done()
-			defer pending.Done()
 			state, err := op(bg, t)
 			if t.node != c.cfg.Self {
 				call := kind
@@ -72,13 +72,11 @@ func (c *Coordinator) fanOut(ctx context.Context, kind string, targets []target,
 				c.cfg.Metrics.peerCall(t.node, call, err)
 			}
 			replies <- reply{target: t, state: state, err: err}
-		}()
+			if pending.Add(-1) == 0 {
+				cancel()
+			}
+		})
 	}
-	go func() {
-		defer c.wg.Done()
-		pending.Wait()
-		cancel()
-	}()
 	return replies
 }
 

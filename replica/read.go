@@ -98,7 +98,7 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 		done()
 		return merged, nil // closing: the repair is left to anti-entropy
 	}
-	go func() {
+	c.calls.Go(func() {
 		defer c.wg.Done()
 		defer done()
 		all, rest := merged, seen
@@ -114,7 +114,7 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 			}
 		}
 		c.repair(repairCtx, partition, key, all, rest)
-	}()
+	})
 	return merged, nil
 }
 

@@ -138,8 +138,8 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 	return state, nil
 }
 
-// drain hands the replies still to come to fn, in a goroutine the
-// coordinator owns. fanOut's calls end by their deadline, so it ends too.
+// drain hands the replies still to come to fn, on one of the coordinator's
+// call workers. fanOut's calls end by their deadline, so it ends too.
 func (c *Coordinator) drain(replies <-chan reply, outstanding int, fn func(reply)) {
 	if outstanding == 0 {
 		return
@@ -147,12 +147,12 @@ func (c *Coordinator) drain(replies <-chan reply, outstanding int, fn func(reply
 	if !c.track(1) {
 		return // closing: the replies are dropped, their calls end by the deadline
 	}
-	go func() {
+	c.calls.Go(func() {
 		defer c.wg.Done()
 		for range outstanding {
 			fn(<-replies)
 		}
-	}()
+	})
 }
 
 // hintHere keeps a hint for primary on this node, when this node keeps

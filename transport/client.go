@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
+	"dynakv/internal/workpool"
 	"dynakv/replica"
 	"dynakv/transport/internal/rpcerr"
 	"dynakv/transport/transportpb"
@@ -51,8 +52,14 @@ type Client struct {
 	queues  map[queueKey]*callQueue // by node id and kind of call
 	closed  bool
 
-	wg sync.WaitGroup // coalesced calls in flight
+	wg      sync.WaitGroup // coalesced calls in flight
+	batches *workpool.Pool // runs them, reusing goroutines (and their grown stacks)
 }
+
+// batchWorkers is how many goroutines wait to send coalesced calls: two
+// kinds of call to each of a few peers, one regular and one late slot
+// each. More batches at once each get a goroutine of their own.
+const batchWorkers = 16
 
 var _ replica.Transport = (*Client)(nil)
 
@@ -76,6 +83,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		peers:   make(map[string]*peer),
 		retired: make(map[*peer]struct{}),
 		queues:  make(map[queueKey]*callQueue),
+		batches: workpool.New(batchWorkers),
 	}
 	if cfg.Registerer != nil {
 		c.entriesPerCall = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -84,6 +92,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
 		}, []string{"call"})
 		if err := cfg.Registerer.Register(c.entriesPerCall); err != nil {
+			c.batches.Close()
 			return nil, fmt.Errorf("register transport metrics: %w", err)
 		}
 	}
@@ -212,6 +221,7 @@ func (c *Client) Close() error {
 		errs = append(errs, p.close())
 	}
 	c.wg.Wait() // coalesced calls fail fast on closed connections
+	c.batches.Close()
 	return errors.Join(errs...)
 }
 

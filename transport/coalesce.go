@@ -194,7 +194,7 @@ func (q *callQueue) freeLocked(late bool) {
 	}
 }
 
-// sendLocked sends a batch from the queue's head in a goroutine that holds
+// sendLocked sends a batch from the queue's head on a batch worker that holds
 // a slot (already taken: the late one if late) and, when done, passes it on.
 func (q *callQueue) sendLocked(late bool) {
 	batch := q.takeLocked()
@@ -208,11 +208,11 @@ func (q *callQueue) sendLocked(late bool) {
 		}
 		return
 	}
-	go func() {
+	q.c.batches.Go(func() {
 		defer q.c.wg.Done()
 		q.send(batch)
 		q.callEnded(late)
-	}()
+	})
 }
 
 // armLocked makes sure what waits now is sent within maxQueueDelay.
