@@ -88,6 +88,9 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 	}
 	c.cfg.Metrics.observeSiblings(len(merged.Visible()))
 
+	if t.outstanding == 0 && len(stale(merged, seen)) == 0 {
+		return merged, nil // every replica answered alike: nothing to repair
+	}
 	repairCtx, done := c.detached(ctx)
 	if t.outstanding == 0 {
 		defer done()
@@ -118,6 +121,19 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 	return merged, nil
 }
 
+// stale returns the replies whose copy differs from merged, the replicas a
+// read repairs. A previous owner is never among them: it hands off or drops
+// its copy.
+func stale(merged *versioning.Set, replies []reply) []reply {
+	var out []reply
+	for _, r := range replies {
+		if !r.previous && !r.state.Equal(merged) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // repair sends merged to every replica among replies whose copy differs
 // from it, and waits for them (bounded by ctx).
 func (c *Coordinator) repair(ctx context.Context, partition uint32, key []byte, merged *versioning.Set, replies []reply) {
@@ -125,10 +141,7 @@ func (c *Coordinator) repair(ctx context.Context, partition uint32, key []byte, 
 		return
 	}
 	var wg sync.WaitGroup
-	for _, r := range replies {
-		if r.previous || r.state.Equal(merged) {
-			continue // a previous owner is not repaired: it hands off or drops its copy
-		}
+	for _, r := range stale(merged, replies) {
 		c.cfg.Metrics.readRepair()
 		wg.Add(1)
 		go func() {

@@ -163,6 +163,9 @@ func Merge(a, b *Set) *Set {
 
 // Equal reports whether two sets hold the same clock and siblings.
 func (s *Set) Equal(o *Set) bool {
+	if s == o {
+		return true
+	}
 	if s.IsEmpty() || o.IsEmpty() {
 		return s.IsEmpty() == o.IsEmpty()
 	}
