@@ -29,8 +29,9 @@ type reply struct {
 
 // fanOut calls op (a "read" or "write") on every target in parallel, on
 // the coordinator's call workers, and delivers the replies on the returned
-// channel, which has room for all of them: callers may stop reading early. The calls run under a detached context (see detached), so a replica
-// still being written when the client has its answer gets the write.
+// channel, which has room for all of them: callers may stop reading early.
+// The calls run under a detached context (see detached), so a replica still
+// being written when the client has its answer gets the write.
 func (c *Coordinator) fanOut(ctx context.Context, kind string, targets []target, op func(context.Context, target) (*versioning.Set, error)) <-chan reply {
 	replies := make(chan reply, len(targets))
 	switch {
