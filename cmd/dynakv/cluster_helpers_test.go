@@ -67,6 +67,21 @@ func startCluster(t *testing.T, size int) *testCluster {
 			}
 			return slices.Equal(got, ids)
 		})
+		// The ring that routes requests is rebuilt from the membership a
+		// moment after it changes: wait for it too, or a first write may
+		// go to fewer replicas than the test expects.
+		testutil.Eventually(t, convergeWithin, at+"'s ring to hold "+fmt.Sprint(ids), func() bool {
+			info, err := c.clients[at].Ring(context.Background())
+			if err != nil {
+				return false
+			}
+			var got []string
+			for _, m := range info.Members {
+				got = append(got, m.ID)
+			}
+			slices.Sort(got)
+			return slices.Equal(got, ids)
+		})
 	}
 	return c
 }
