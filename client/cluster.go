@@ -34,6 +34,16 @@ type RingInfo struct {
 	Members    []RingMember `json:"members"`
 }
 
+// IDs returns the ring members' ids, in the order the ring lists them (by
+// id).
+func (r *RingInfo) IDs() []string {
+	ids := make([]string, len(r.Members))
+	for i, m := range r.Members {
+		ids[i] = m.ID
+	}
+	return ids
+}
+
 // RingMember is one ring member's share of the ring.
 type RingMember struct {
 	ID         string  `json:"id"`

@@ -94,14 +94,7 @@ func (c *testCluster) waitRing(want ...string) {
 				continue
 			}
 			info, err := c.clients[id].Ring(context.Background())
-			if err != nil {
-				return false
-			}
-			var got []string
-			for _, m := range info.Members {
-				got = append(got, m.ID)
-			}
-			if !slices.Equal(got, want) {
+			if err != nil || !slices.Equal(info.IDs(), want) {
 				return false
 			}
 		}

@@ -72,15 +72,7 @@ func startCluster(t *testing.T, size int) *testCluster {
 		// go to fewer replicas than the test expects.
 		testutil.Eventually(t, convergeWithin, at+"'s ring to hold "+fmt.Sprint(ids), func() bool {
 			info, err := c.clients[at].Ring(context.Background())
-			if err != nil {
-				return false
-			}
-			var got []string
-			for _, m := range info.Members {
-				got = append(got, m.ID)
-			}
-			slices.Sort(got)
-			return slices.Equal(got, ids)
+			return err == nil && slices.Equal(info.IDs(), ids)
 		})
 	}
 	return c
