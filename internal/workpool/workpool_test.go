@@ -2,8 +2,11 @@ package workpool
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"dynakv/internal/testutil"
 )
 
 // Every task runs, also when all workers are busy with tasks that block:
@@ -39,20 +42,22 @@ func TestTasksRunWhenEveryWorkerIsBusy(t *testing.T) {
 func TestCloseWaitsForRunningTasks(t *testing.T) {
 	p := New(1)
 	started, release := make(chan struct{}), make(chan struct{})
-	finished := false
-	var handedToWorker bool
-	for !handedToWorker { // until the idle worker (not a spare goroutine) took it
-		select {
-		case p.tasks <- func() {
-			close(started)
-			<-release
-			finished = true
-		}:
-			handedToWorker = true
-		default:
-			time.Sleep(time.Millisecond) // the worker is not receiving yet
-		}
+	var finished atomic.Bool
+	task := func() {
+		close(started)
+		<-release
+		finished.Store(true)
 	}
+	// Hand the task to the idle worker itself, not to a spare goroutine:
+	// the send succeeds only once the worker is receiving.
+	testutil.Eventually(t, 10*time.Second, "the idle worker to take a task", func() bool {
+		select {
+		case p.tasks <- task:
+			return true
+		default:
+			return false
+		}
+	})
 	<-started
 	closed := make(chan struct{})
 	go func() {
@@ -66,7 +71,7 @@ func TestCloseWaitsForRunningTasks(t *testing.T) {
 	}
 	close(release)
 	<-closed
-	if !finished {
+	if !finished.Load() {
 		t.Fatal("Close returned before the worker's task ended")
 	}
 	ran := make(chan struct{})
