@@ -88,15 +88,17 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 	}
 	c.cfg.Metrics.observeSiblings(len(merged.Visible()))
 
-	if t.outstanding == 0 && len(stale(merged, seen)) == 0 {
-		return merged, nil // every replica answered alike: nothing to repair
-	}
-	repairCtx, done := c.detached(ctx)
 	if t.outstanding == 0 {
+		behind := stale(merged, seen)
+		if len(behind) == 0 {
+			return merged, nil // every replica answered alike: nothing to repair
+		}
+		repairCtx, done := c.detached(ctx)
 		defer done()
-		c.repair(repairCtx, partition, key, merged, seen)
+		c.repair(repairCtx, partition, key, merged, behind)
 		return merged, nil
 	}
+	repairCtx, done := c.detached(ctx)
 	if !c.track(1) {
 		done()
 		return merged, nil // closing: the repair is left to anti-entropy
@@ -116,7 +118,7 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 				outstanding = 0 // repair what answered in time
 			}
 		}
-		c.repair(repairCtx, partition, key, all, rest)
+		c.repair(repairCtx, partition, key, all, stale(all, rest))
 	})
 	return merged, nil
 }
@@ -134,14 +136,14 @@ func stale(merged *versioning.Set, replies []reply) []reply {
 	return out
 }
 
-// repair sends merged to every replica among replies whose copy differs
-// from it, and waits for them (bounded by ctx).
-func (c *Coordinator) repair(ctx context.Context, partition uint32, key []byte, merged *versioning.Set, replies []reply) {
+// repair sends merged to every replica in behind (see stale), and waits
+// for them (bounded by ctx).
+func (c *Coordinator) repair(ctx context.Context, partition uint32, key []byte, merged *versioning.Set, behind []reply) {
 	if merged.IsEmpty() {
 		return
 	}
 	var wg sync.WaitGroup
-	for _, r := range stale(merged, replies) {
+	for _, r := range behind {
 		c.cfg.Metrics.readRepair()
 		wg.Add(1)
 		go func() {
