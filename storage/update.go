@@ -59,6 +59,15 @@ func (s *Store) read(pebbleKey []byte) ([]byte, error) {
 	return v, err
 }
 
+// readForUpdate is read for a writer holding the key's update stripe: a
+// miss is not cached, as the writer records its own new value right after.
+func (s *Store) readForUpdate(pebbleKey []byte) ([]byte, error) {
+	if v, ok, _ := s.rows.get(pebbleKey); ok {
+		return v, nil
+	}
+	return s.get(pebbleKey)
+}
+
 // get reads a pebble key and copies the value out of pebble's buffer, which
 // is only valid until the closer is closed. A missing key returns
 // ErrNotFound.

@@ -44,7 +44,7 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 	mu.Lock()
 	defer mu.Unlock()
 
-	old, err := s.read(k)
+	old, err := s.readForUpdate(k)
 	found := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		wait()

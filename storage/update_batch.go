@@ -59,7 +59,7 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 		if p, ok := pending[string(k)]; ok {
 			old, found = p.value, p.found
 		} else {
-			v, err := s.read(k)
+			v, err := s.readForUpdate(k)
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return nil, fmt.Errorf("storage: update %q in partition %d: read: %w", u.Key, u.Partition, err)
 			}
