@@ -262,6 +262,26 @@ func TestJoinUnreachableFails(t *testing.T) {
 	}
 }
 
+// An interrupted start (Ctrl-C on `dynakv serve`) stops a join that is
+// still retrying at once, not when the join timeout runs out.
+func TestJoinRetryStopsWhenTheContextEnds(t *testing.T) {
+	n1 := start(t, nodeConfig("n1", t.TempDir()))
+	addr := n1.LocalAddr()
+	n1.Close()
+	cfg := nodeConfig("n2", t.TempDir(), addr)
+	cfg.JoinTimeout = 20 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	g, err := StartContext(ctx, cfg)
+	if err == nil {
+		g.Close()
+		t.Fatal("StartContext succeeded with no reachable Join address")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("StartContext whose context ended while retrying: %v, want an error wrapping the context's", err)
+	}
+}
+
 // Nodes started together come up in any order: a node whose Join address
 // is not listening yet keeps trying until it is.
 func TestJoinWaitsForTheAddressToComeUp(t *testing.T) {

@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -74,7 +75,11 @@ type peer struct {
 // is set but no address can be reached by a node that knows no peers from
 // its data folder. A restarting node that knows peers starts even when none
 // is reachable, and keeps trying to reach them every RejoinInterval.
-func Start(cfg Config) (*Gossip, error) {
+func Start(cfg Config) (*Gossip, error) { return StartContext(context.Background(), cfg) }
+
+// StartContext is Start, except that ctx ending stops a join still retrying
+// cfg.Join (an interrupted `dynakv serve`), with an error wrapping ctx's.
+func StartContext(ctx context.Context, cfg Config) (*Gossip, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -112,7 +117,7 @@ func Start(cfg Config) (*Gossip, error) {
 		g.newcomer = true
 	}
 	g.joinRing()
-	if err := g.joinCluster(len(knownPeers) > 0); err != nil {
+	if err := g.joinCluster(ctx, len(knownPeers) > 0); err != nil {
 		return nil, g.abort(err)
 	}
 	g.persisting.Store(true)
@@ -213,7 +218,7 @@ func (g *Gossip) numNodes() int {
 // folder named other ring members, which the rejoin loop will try instead
 // when no Join address answers. A new node retries its Join addresses,
 // backing off from joinRetryMin to joinRetryMax, until cfg.JoinTimeout.
-func (g *Gossip) joinCluster(knowsPeers bool) error {
+func (g *Gossip) joinCluster(ctx context.Context, knowsPeers bool) error {
 	if len(g.cfg.Join) == 0 {
 		return nil
 	}
@@ -240,7 +245,11 @@ func (g *Gossip) joinCluster(knowsPeers bool) error {
 		if wait == joinRetryMin {
 			g.log.Warn("no join address answered yet; retrying", "join", g.cfg.Join, "until", giveUp.Format(time.RFC3339), "err", err)
 		}
-		time.Sleep(wait) // nothing else runs yet: Start is waiting for this
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gossip: join cluster via %v: stopped while retrying: %w", g.cfg.Join, ctx.Err())
+		case <-time.After(wait):
+		}
 		wait = min(2*wait, joinRetryMax)
 	}
 }

@@ -77,7 +77,11 @@ type Node struct {
 
 // Start opens the node's data folder, starts its parts and begins serving.
 // On error everything already started is stopped again.
-func Start(cfg Config) (_ *Node, err error) {
+func Start(cfg Config) (*Node, error) { return StartContext(context.Background(), cfg) }
+
+// StartContext is Start, except that ctx ending stops the start while it
+// still waits for its --join addresses (an interrupted `dynakv serve`).
+func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("node config: %w", err)
 	}
@@ -134,7 +138,7 @@ func Start(cfg Config) (_ *Node, err error) {
 		Admit: n.writes.admit,
 	})
 
-	if err := n.startGossip(); err != nil {
+	if err := n.startGossip(ctx); err != nil {
 		return nil, err
 	}
 	n.placement = &placement{self: cfg.ID, cfg: ring.Config{Partitions: cfg.Partitions, N: cfg.Replicas}, joining: n.gossip.Newcomer()}
@@ -206,7 +210,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	return n, nil
 }
 
-func (n *Node) startGossip() error {
+func (n *Node) startGossip(ctx context.Context) error {
 	gcfg := gossip.DefaultConfig()
 	host, port, err := splitHostPort(n.cfg.GossipAddr)
 	if err != nil {
@@ -227,7 +231,7 @@ func (n *Node) startGossip() error {
 	gcfg.JoinTimeout = n.cfg.JoinTimeout
 	gcfg.Memberlist = n.cfg.GossipTuning
 	gcfg.Logger = n.logger
-	n.gossip, err = gossip.Start(gcfg)
+	n.gossip, err = gossip.StartContext(ctx, gcfg)
 	return err
 }
 

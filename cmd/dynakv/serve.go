@@ -67,7 +67,7 @@ func newServeCmd() *cobra.Command {
 
 // serve runs a node until ctx ends (SIGINT or SIGTERM), then drains it.
 func serve(ctx context.Context, cfg node.Config) error {
-	n, err := node.Start(cfg)
+	n, err := node.StartContext(ctx, cfg) // Ctrl-C stops a join still retrying
 	if err != nil {
 		return err
 	}
