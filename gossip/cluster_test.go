@@ -247,10 +247,7 @@ func TestDataFolderRemembersSettingsAndOwner(t *testing.T) {
 func TestJoinUnreachableFails(t *testing.T) {
 	// A new node that cannot reach its Join addresses must not bootstrap a
 	// cluster of its own.
-	n1 := start(t, nodeConfig("n1", t.TempDir()))
-	addr := n1.LocalAddr()
-	n1.Close()
-	cfg := nodeConfig("n2", t.TempDir(), addr)
+	cfg := joiningNowhere(t)
 	cfg.JoinTimeout = 300 * time.Millisecond
 	g, err := Start(cfg)
 	if err == nil {
@@ -262,13 +259,19 @@ func TestJoinUnreachableFails(t *testing.T) {
 	}
 }
 
-// An interrupted start (Ctrl-C on `dynakv serve`) stops a join that is
-// still retrying at once, not when the join timeout runs out.
-func TestJoinRetryStopsWhenTheContextEnds(t *testing.T) {
+// joiningNowhere returns the config of a new node n2 whose Join address
+// is a gossip port that was live and is closed now.
+func joiningNowhere(t *testing.T) Config {
 	n1 := start(t, nodeConfig("n1", t.TempDir()))
 	addr := n1.LocalAddr()
 	n1.Close()
-	cfg := nodeConfig("n2", t.TempDir(), addr)
+	return nodeConfig("n2", t.TempDir(), addr)
+}
+
+// An interrupted start (Ctrl-C on `dynakv serve`) stops a join that is
+// still retrying at once, not when the join timeout runs out.
+func TestJoinRetryStopsWhenTheContextEnds(t *testing.T) {
+	cfg := joiningNowhere(t)
 	cfg.JoinTimeout = 20 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
