@@ -47,6 +47,16 @@ func BenchmarkEncode(b *testing.B) {
 	}
 }
 
+// BenchmarkEncodeFresh encodes into a new buffer, as storing a write and
+// answering a peer's read do.
+func BenchmarkEncodeFresh(b *testing.B) {
+	x, _ := threeWay(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		x.AppendBinary(nil)
+	}
+}
+
 func BenchmarkDecode(b *testing.B) {
 	x, _ := threeWay(b)
 	buf := x.AppendBinary(nil)
