@@ -104,3 +104,29 @@ func BenchmarkHTTPGet(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkHandlerGet calls the handler directly, without a socket or a
+// client, so its allocations per request are the API's own and the data
+// path's.
+func BenchmarkHandlerGet(b *testing.B) {
+	n := singlenode.Start(b, singlenode.Options{Sync: true})
+	h, err := api.NewHandler(api.Config{KV: n.Coordinator})
+	if err != nil {
+		b.Fatal(err)
+	}
+	put := httptest.NewRequest(http.MethodPut, "/kv/bench", bytes.NewReader(bytes.Repeat([]byte("v"), benchValueBytes)))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, put)
+	if w.Code != http.StatusNoContent {
+		b.Fatalf("PUT: status %d", w.Code)
+	}
+	get := httptest.NewRequest(http.MethodGet, "/kv/bench", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, get)
+		if w.Code != http.StatusOK {
+			b.Fatalf("GET: status %d", w.Code)
+		}
+	}
+}

@@ -22,7 +22,7 @@ import (
 // and 405 answers into JSON and recovers from panics.
 type handler struct {
 	cfg         Config
-	tracer      trace.Tracer
+	tracer      trace.Tracer // nil: tracing is off, and costs nothing per request
 	mux         *http.ServeMux
 	metrics     *httpMetrics
 	keyPrefixes []string // literal path prefixes of "{key...}" routes
@@ -38,7 +38,10 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{cfg: cfg, mux: http.NewServeMux(), metrics: m, tracer: cfg.TracerProvider.Tracer("dynakv/api")}
+	h := &handler{cfg: cfg, mux: http.NewServeMux(), metrics: m}
+	if cfg.TracerProvider != nil {
+		h.tracer = cfg.TracerProvider.Tracer("dynakv/api")
+	}
 	routes := []Route{
 		{"GET /kv/{key...}", http.HandlerFunc(h.get)}, // and HEAD
 		{"PUT /kv/{key...}", http.HandlerFunc(h.put)},
@@ -78,9 +81,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = reqctx.New()
 	}
 	w.Header().Set(reqctx.Header, id)
-	ctx, span := h.tracer.Start(reqctx.WithID(r.Context(), id), "HTTP "+methodLabel(r.Method),
-		trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attribute.String("dynakv.request_id", id)))
-	defer span.End()
+	ctx := reqctx.WithID(r.Context(), id)
+	var span trace.Span
+	if h.tracer != nil {
+		ctx, span = h.tracer.Start(ctx, "HTTP "+methodLabel(r.Method),
+			trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attribute.String("dynakv.request_id", id)))
+		defer span.End()
+	}
 	r = h.opaqueKey(r.WithContext(ctx))
 	rw := &recorder{ResponseWriter: w, req: r}
 	defer func() {
@@ -98,8 +105,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			route = "unmatched"
 		}
 		h.metrics.observe(route, r.Method, rw.code(), time.Since(start))
-		span.SetName("HTTP " + methodLabel(r.Method) + " " + route)
-		span.SetAttributes(attribute.Int("http.response.status_code", rw.code()))
+		if span != nil {
+			span.SetName("HTTP " + methodLabel(r.Method) + " " + route)
+			span.SetAttributes(attribute.Int("http.response.status_code", rw.code()))
+		}
 		h.cfg.Logger.DebugContext(r.Context(), "request", "method", r.Method, "route", route, "status", rw.code(), "took", time.Since(start))
 	}()
 
