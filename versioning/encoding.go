@@ -66,7 +66,7 @@ func (s *Set) AppendBinary(buf []byte) []byte {
 	}
 	// One allocation for the whole record: grown append by append, a 1 KiB
 	// value took five, and this is on every write and every remote read.
-	buf = slices.Grow(buf, maxEncodedLen(clock, sibs))
+	buf = slices.Grow(buf, s.maxEncodedLen())
 	buf = append(buf, setFormatV1)
 	buf = appendClock(buf, clock)
 	buf = binary.AppendUvarint(buf, uint64(len(sibs)))
@@ -90,16 +90,20 @@ func (s *Set) AppendBinary(buf []byte) []byte {
 	return buf
 }
 
-// maxEncodedLen bounds the length of a set's encoding: every varint at its
+// maxEncodedLen bounds the length of s's encoding: every varint at its
 // longest, so never less than AppendBinary writes.
-func maxEncodedLen(clock Clock, sibs []Sibling) int {
+func (s *Set) maxEncodedLen() int {
 	const v = binary.MaxVarintLen64
 	n := 1 + v + v
-	for _, e := range clock {
+	if s == nil {
+		return n
+	}
+	for _, e := range s.Clock {
 		n += v + len(e.Actor) + v
 	}
-	for i := range sibs {
-		n += v + len(sibs[i].Events)*3*v + 1 + v + len(sibs[i].ContentType) + v + len(sibs[i].Value)
+	for i := range s.Siblings {
+		sib := &s.Siblings[i]
+		n += v + len(sib.Events)*3*v + 1 + v + len(sib.ContentType) + v + len(sib.Value)
 	}
 	return n
 }

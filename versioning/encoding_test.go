@@ -36,6 +36,19 @@ func TestSetEncodingRoundTrip(t *testing.T) {
 	}
 }
 
+// Every write stored and every remote read answered encodes a set into a
+// new buffer: that must take one allocation, not one per growth.
+func TestSetEncodingAllocatesOnce(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's instrumentation adds an allocation to slices.Grow")
+	}
+	for _, s := range []*Set{nil, {}, sampleSet(t)} {
+		if n := testing.AllocsPerRun(10, func() { s.AppendBinary(nil) }); n != 1 {
+			t.Errorf("encoding %v took %v allocations, want 1", s, n)
+		}
+	}
+}
+
 func TestDecodeSetRejectsBrokenInvariants(t *testing.T) {
 	good := sampleSet(t).AppendBinary(nil)
 	cases := map[string][]byte{

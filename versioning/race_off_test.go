@@ -1,0 +1,5 @@
+//go:build !race
+
+package versioning
+
+const raceEnabled = false
