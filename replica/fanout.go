@@ -91,6 +91,12 @@ type tally struct {
 	cause               error // the first failed reply that was not a plain unreachable peer
 }
 
+// newTally returns the tally of a request to targets, previous of which
+// are previous owners.
+func newTally(need, needPrimaries int, targets []target, previous int) tally {
+	return tally{need: need, needPrimaries: needPrimaries, outstanding: len(targets), previous: previous, ackedBy: make([]string, 0, len(targets))}
+}
+
 func (t *tally) add(r reply) {
 	t.outstanding--
 	if r.previous {

@@ -56,11 +56,9 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 		}
 		return c.cfg.Transport.Read(ctx, t.node, partition, key)
 	})
-	var (
-		merged *versioning.Set
-		seen   []reply
-	)
-	t := tally{need: need, needPrimaries: opts.PR, outstanding: len(targets), previous: previous}
+	var merged *versioning.Set
+	seen := make([]reply, 0, len(targets))
+	t := newTally(need, opts.PR, targets, previous)
 	for !t.met() {
 		if t.hopeless() {
 			return nil, t.failure("read", nil)
@@ -86,7 +84,7 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 			return nil, t.failure("read", ctx.Err())
 		}
 	}
-	c.cfg.Metrics.observeSiblings(len(merged.Visible()))
+	c.cfg.Metrics.observeSiblings(merged.NumVisible())
 
 	if t.outstanding == 0 {
 		behind := stale(merged, seen)

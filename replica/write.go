@@ -92,7 +92,7 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 		}
 		return nil, c.cfg.Transport.StoreHint(ctx, t.node, t.hintFor, partition, key, state)
 	})
-	t := tally{need: need, needPrimaries: opts.PW, outstanding: len(targets)}
+	t := newTally(need, opts.PW, targets, 0)
 	err = durable()
 	switch {
 	case self >= 0:

@@ -182,6 +182,9 @@ func TestEncodingRoundTripsReachableStates(t *testing.T) {
 			// encoding reallocates on every write.
 			t.Fatalf("encoding of %v is %d bytes, over its bound %d", a, len(enc), bound)
 		}
+		if n, want := a.NumVisible(), len(a.Visible()); n != want {
+			t.Fatalf("NumVisible of %v is %d, Visible has %d", a, n, want)
+		}
 		got, err := DecodeSet(enc)
 		if err != nil || !got.Equal(a) {
 			t.Fatalf("round trip of %v: %v, %v", a, got, err)

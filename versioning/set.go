@@ -84,10 +84,24 @@ func (s *Set) Visible() []Sibling {
 	return out
 }
 
+// NumVisible is len(s.Visible()), without building the slice.
+func (s *Set) NumVisible() int {
+	if s == nil {
+		return 0
+	}
+	n := 0
+	for i := range s.Siblings {
+		if !s.Siblings[i].Deleted {
+			n++
+		}
+	}
+	return n
+}
+
 // Deleted reports whether the key has history but every sibling is a
 // tombstone: a read answers "not found" and hands out the context.
 func (s *Set) Deleted() bool {
-	return !s.IsEmpty() && len(s.Visible()) == 0
+	return !s.IsEmpty() && s.NumVisible() == 0
 }
 
 // NextCounterFloor returns the smallest counter a new dot of actor a may take
