@@ -22,6 +22,13 @@ const (
 // UDP packet.
 const maxIDLen = 128
 
+// validNodeID reports whether id can name a node: 1..maxIDLen bytes without
+// NUL. A node refuses to start under any other id, and an entry a peer
+// gossips for any other id is refused too.
+func validNodeID(id string) bool {
+	return id != "" && len(id) <= maxIDLen && !strings.ContainsRune(id, 0)
+}
+
 // Config configures a node's gossip. Start it from DefaultConfig (a LAN
 // deployment) or TestConfig (fast in-process clusters).
 type Config struct {
@@ -129,7 +136,7 @@ func FastTimings(c *memberlist.Config) {
 
 // withDefaults validates c and fills zero values.
 func (c Config) withDefaults() (Config, error) {
-	if c.NodeID == "" || len(c.NodeID) > maxIDLen || strings.ContainsRune(c.NodeID, 0) {
+	if !validNodeID(c.NodeID) {
 		return c, fmt.Errorf("%w: NodeID must be 1..%d bytes without NUL, got %q", ErrInvalidConfig, maxIDLen, c.NodeID)
 	}
 	if c.ClusterName == "" {

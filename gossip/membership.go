@@ -52,8 +52,8 @@ type entry struct {
 
 // validate rejects entries no node writes (decoded from a peer or a file).
 func (e entry) validate() error {
-	if e.ID == "" {
-		return fmt.Errorf("member entry without id")
+	if !validNodeID(e.ID) {
+		return fmt.Errorf("member entry with id %.140q: want 1..%d bytes without NUL", e.ID, maxIDLen)
 	}
 	if e.Status.rank() == 0 {
 		return fmt.Errorf("member entry %q: unknown status %q", e.ID, e.Status)
