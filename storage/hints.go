@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -52,18 +53,24 @@ func prefixEnd(prefix []byte) []byte {
 }
 
 // parseHintKey splits a hint key into its target and sequence, rejecting
-// keys of the wrong shape.
+// keys of the wrong shape: it accepts exactly the keys hintKey writes, so
+// a key has one meaning (a target's length in more bytes than its shortest
+// uvarint, or an empty target, is corruption).
 func parseHintKey(k []byte) (target []byte, seq uint64, err error) {
 	if len(k) < 1 || k[0] != nsHint {
 		return nil, 0, fmt.Errorf("%w: hint key %x outside the hint namespace", ErrCorruptHint, k)
 	}
 	n, w := binary.Uvarint(k[1:])
-	if w <= 0 || n > MaxHintTarget || uint64(len(k)-1-w) != n+hintSeqLen {
+	if w <= 0 || w != uvarintLen(n) || n == 0 || n > MaxHintTarget || uint64(len(k)-1-w) != n+hintSeqLen {
 		return nil, 0, fmt.Errorf("%w: malformed hint key %x", ErrCorruptHint, k)
 	}
 	target = k[1+w : 1+w+int(n)]
 	return target, binary.BigEndian.Uint64(k[len(k)-hintSeqLen:]), nil
 }
+
+// uvarintLen is the length of n's shortest uvarint encoding, the one
+// binary.AppendUvarint writes.
+func uvarintLen(n uint64) int { return (bits.Len64(n|1) + 6) / 7 }
 
 func checkHintTarget(target string) error {
 	if target == "" {
