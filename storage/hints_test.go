@@ -7,6 +7,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 type hintEntry struct {
@@ -250,5 +253,44 @@ func TestParseHintKeyRejectsMalformed(t *testing.T) {
 		if _, _, err := parseHintKey(k); !errors.Is(err, ErrCorruptHint) {
 			t.Errorf("parseHintKey(%x) = %v, want ErrCorruptHint", k, err)
 		}
+	}
+}
+
+// A corrupt hint key (here a target length padded to two uvarint bytes, so
+// it reads as the empty target) is reported, and listing the targets ends:
+// read as a target, it made the listing seek back to the same key forever.
+func TestHintTargetsReportsACorruptKey(t *testing.T) {
+	// Not mustOpen: if the listing never returns, Close would wait for it
+	// forever, and the test must fail rather than hang.
+	s, err := Open(testOptions(t.TempDir(), "n1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutHint("n2", []byte("rec")); err != nil {
+		t.Fatal(err)
+	}
+	corrupt := append([]byte{nsHint, 0x80, 0x00}, "\x00\x00\x00\x00\x00\x00\x00\x07"...)
+	if err := s.db.Set(corrupt, []byte("rec"), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		targets []string
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		targets, err := s.HintTargets()
+		done <- result{targets, err}
+	}()
+	select {
+	case r := <-done:
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if !errors.Is(r.err, ErrCorruptHint) {
+			t.Fatalf("HintTargets = %q, %v; want ErrCorruptHint", r.targets, r.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("HintTargets did not return within 10 s with a corrupt key in the hint namespace (the store is left open)")
 	}
 }
