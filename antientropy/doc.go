@@ -72,7 +72,13 @@
 //     is dropped, not delivered, once older than the window, so by the time
 //     a tombstone is reaped every hint written before the delete has either
 //     been delivered (and superseded by the delete) or dropped. The node
-//     refuses a grace that does not exceed its hint window.
+//     refuses a grace that does not exceed its hint window. The other
+//     carriers of old states, a coordinator's replica calls and read
+//     repairs, end at their request's deadline (seconds), so none can
+//     still arrive either. The nemesis test in this package, whose clock
+//     jumps, has to wait those deadlines out before a jump: without that
+//     wait, a replicate of an older write delayed on its link reached a
+//     primary just after the reap and brought the value back.
 //
 // Only the first primary of a partition reaps it, so reaps are not done
 // twice; it reaps on every other primary first, then on itself, each with
