@@ -74,6 +74,10 @@ type Config struct {
 
 	Logger *slog.Logger // nil: slog.Default()
 
+	// Health, if set, is asked by GET /healthz: an error answers 503 with
+	// it (the node's storage failed, say) instead of 200.
+	Health func() error
+
 	// TracerProvider records a span per request; nil: no tracing.
 	TracerProvider trace.TracerProvider
 }

@@ -34,6 +34,10 @@ func WriteError(w http.ResponseWriter, e *Error) {
 	WriteJSON(w, e.Status, body)
 }
 
+// storageFailedMessage answers every request that needs this node's own
+// storage after a write to its disk failed; nothing was written.
+const storageFailedMessage = "a write to this node's disk failed, so it serves no data until it is restarted on a working disk; nothing was written: send the request to another node"
+
 // internalMessage is all a client learns of an unexpected error; the detail
 // goes to the server log.
 const internalMessage = "internal error; the server log has the details"
@@ -72,6 +76,13 @@ func errorFor(err error) (*Error, bool) {
 			Code:    "timeout",
 			Message: msg,
 			Fields:  map[string]any{"needed": timeout.Needed, "acked": timeout.Acked, "acked_by": ackedBy},
+		}, true
+	}
+	if errors.Is(err, replica.ErrStorageFailed) {
+		return &Error{
+			Status:  http.StatusServiceUnavailable,
+			Code:    "unavailable",
+			Message: storageFailedMessage,
 		}, true
 	}
 	if errors.Is(err, replica.ErrTooManySiblings) || errors.Is(err, versioning.ErrTooManySiblings) {

@@ -68,6 +68,8 @@ func TestKVErrorsMapToTheContractStatuses(t *testing.T) {
 			http.StatusConflict, "too_many_siblings", nil},
 		{"too many siblings from a peer", versioning.ErrTooManySiblings,
 			http.StatusConflict, "too_many_siblings", nil},
+		{"this node's storage failed", fmt.Errorf("write %q: %w: injected", "k", replica.ErrStorageFailed),
+			http.StatusServiceUnavailable, "unavailable", nil},
 	} {
 		for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
 			r := serve(t, fakeKV{n: 3, err: tc.err}, new(bytes.Buffer), method, "/kv/k")
@@ -131,6 +133,22 @@ func TestHealthz(t *testing.T) {
 	r := serve(t, fakeKV{n: 1}, new(bytes.Buffer), http.MethodGet, "/healthz")
 	if r.status != http.StatusOK || r.json(t)["status"] != "ok" {
 		t.Errorf("status %d body %s, want 200 {\"status\":\"ok\"}", r.status, r.body)
+	}
+}
+
+// A node whose health check fails answers /healthz with 503 and the reason,
+// so a load balancer or supervisor can act on it.
+func TestHealthzReportsAFailedNode(t *testing.T) {
+	broken := errors.New("storage: a write to the disk failed: injected")
+	h, err := api.NewHandler(api.Config{KV: fakeKV{n: 1}, Logger: slog.New(slog.DiscardHandler), Health: func() error { return broken }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	r := result{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+	if msg := r.wantError(t, http.StatusServiceUnavailable, "unhealthy"); !strings.Contains(msg, "injected") {
+		t.Errorf("message %q does not say why", msg)
 	}
 }
 

@@ -46,7 +46,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		{"GET /kv/{key...}", http.HandlerFunc(h.get)}, // and HEAD
 		{"PUT /kv/{key...}", http.HandlerFunc(h.put)},
 		{"DELETE /kv/{key...}", http.HandlerFunc(h.delete)},
-		{"GET /healthz", http.HandlerFunc(healthz)},
+		{"GET /healthz", http.HandlerFunc(h.healthz)},
 		{"GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError),
 		})},
@@ -176,6 +176,15 @@ func unmatchedError(r *http.Request, allow string) *Error {
 	}
 }
 
-func healthz(w http.ResponseWriter, _ *http.Request) {
+// healthz answers 200 while the node can serve, and 503 with the reason
+// when Config.Health reports it cannot: a load balancer or supervisor then
+// sends requests elsewhere, or restarts it.
+func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
+	if h.cfg.Health != nil {
+		if err := h.cfg.Health(); err != nil {
+			WriteError(w, &Error{Status: http.StatusServiceUnavailable, Code: "unhealthy", Message: err.Error()})
+			return
+		}
+	}
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/hashicorp/memberlist"
 	"go.opentelemetry.io/otel/trace"
 
@@ -76,6 +77,11 @@ type Config struct {
 	// GossipTuning, if set, adjusts memberlist's timings (tests and the
 	// local dev cluster use gossip.FastTimings).
 	GossipTuning func(*memberlist.Config)
+
+	// StorageFS, if set, is the file system the node's storage keeps its
+	// files on, instead of the operating system's: tests wrap it to make
+	// disk writes fail.
+	StorageFS vfs.FS
 
 	Logger *slog.Logger
 }

@@ -102,6 +102,7 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	sopts.CacheBytes = cfg.CacheBytes
 	sopts.RowCacheBytes = cfg.RowCacheBytes
 	sopts.Logger = n.logger
+	sopts.FS = cfg.StorageFS
 	if n.store, err = storage.Open(sopts); err != nil {
 		return nil, err
 	}
@@ -191,6 +192,7 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Gatherer:       reg,
 		Logger:         n.logger,
 		TracerProvider: tp,
+		Health:         n.store.Err,
 	})
 	if err != nil {
 		return nil, err

@@ -4,7 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"dynakv/storage"
 )
+
+// ErrStorageFailed is wrapped by every local read and write once a write to
+// this node's disk failed (storage.ErrFailed): the node holds state it
+// could not make durable, so it serves nothing more until it restarts.
+var ErrStorageFailed = storage.ErrFailed
 
 // ErrTooManySiblings is returned when a write would grow a key past the
 // sibling limit (it wraps versioning.ErrTooManySiblings).

@@ -33,14 +33,14 @@ func (s *Store) ActorEpoch() uint64 {
 
 // NewActorEpoch starts a new actor epoch, durably, and returns it.
 func (s *Store) NewActorEpoch() (uint64, error) {
-	if !s.gate.enter() {
-		return 0, ErrClosed
+	if err := s.enter(); err != nil {
+		return 0, err
 	}
 	defer s.gate.exit()
 	s.epoch.mu.Lock()
 	defer s.epoch.mu.Unlock()
 	next := s.epoch.cur + 1
-	if err := s.db.Set(metaKey(metaActorEpoch), binary.BigEndian.AppendUint64(nil, next), pebble.Sync); err != nil {
+	if err := s.failed.record(s.db.Set(metaKey(metaActorEpoch), binary.BigEndian.AppendUint64(nil, next), pebble.Sync)); err != nil {
 		return 0, fmt.Errorf("storage: persist actor epoch %d: %w", next, err)
 	}
 	s.epoch.cur = next

@@ -9,6 +9,11 @@ var (
 	// ErrClosed is returned by every operation started after Close.
 	ErrClosed = errors.New("storage: store is closed")
 
+	// ErrFailed is returned by every operation after a write to the disk
+	// failed (see failure.go): the node must be restarted, on a working
+	// disk.
+	ErrFailed = errors.New("storage: a write to the disk failed; restart the node once the disk works")
+
 	// ErrNoIdentity is returned by Open when the data folder already holds
 	// pebble files but no IDENTITY file. Such data belongs to an unknown node
 	// and incarnation; inventing an identity for it could reuse another

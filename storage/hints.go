@@ -96,15 +96,15 @@ func (s *Store) PutHint(target string, rec []byte) (uint64, error) {
 	if err := checkHintTarget(target); err != nil {
 		return 0, fmt.Errorf("storage: put hint: %w", err)
 	}
-	if !s.gate.enter() {
-		return 0, ErrClosed
+	if err := s.enter(); err != nil {
+		return 0, err
 	}
 	defer s.gate.exit()
 	seq, err := s.seq.next(0)
 	if err != nil {
 		return 0, fmt.Errorf("storage: put hint for %q: sequence: %w", target, err)
 	}
-	if err := s.db.Set(hintKey(target, seq), rec, s.wo); err != nil {
+	if err := s.failed.record(s.db.Set(hintKey(target, seq), rec, s.wo)); err != nil {
 		return 0, fmt.Errorf("storage: put hint %d for %q: %w", seq, target, err)
 	}
 	return seq, nil
@@ -123,8 +123,8 @@ func (s *Store) ScanHints(target string, after uint64, fn func(seq uint64, rec [
 	if after == ^uint64(0) {
 		return nil
 	}
-	if !s.gate.enter() {
-		return ErrClosed
+	if err := s.enter(); err != nil {
+		return err
 	}
 	defer s.gate.exit()
 
@@ -180,8 +180,8 @@ func (s *Store) DeleteHints(target string, seqs []uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	if !s.gate.enter() {
-		return ErrClosed
+	if err := s.enter(); err != nil {
+		return err
 	}
 	defer s.gate.exit()
 	b := s.db.NewBatch()
@@ -191,7 +191,7 @@ func (s *Store) DeleteHints(target string, seqs []uint64) error {
 			return fmt.Errorf("storage: delete hint %d for %q: %w", seq, target, err)
 		}
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := s.failed.record(b.Commit(pebble.NoSync)); err != nil {
 		return fmt.Errorf("storage: delete %d hints for %q: %w", len(seqs), target, err)
 	}
 	return nil
@@ -201,8 +201,8 @@ func (s *Store) DeleteHints(target string, seqs []uint64) error {
 // key order. It seeks from one target's range to the next, so its cost grows
 // with the number of targets, not of hints.
 func (s *Store) HintTargets() ([]string, error) {
-	if !s.gate.enter() {
-		return nil, ErrClosed
+	if err := s.enter(); err != nil {
+		return nil, err
 	}
 	defer s.gate.exit()
 	iter, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{nsHint}, UpperBound: []byte{nsHint + 1}})

@@ -23,11 +23,11 @@ func (s *Store) PutRecord(name string, value []byte) error {
 	if err := checkRecordName(name); err != nil {
 		return err
 	}
-	if !s.gate.enter() {
-		return ErrClosed
+	if err := s.enter(); err != nil {
+		return err
 	}
 	defer s.gate.exit()
-	if err := s.db.Set(metaKey(recordPrefix+name), value, pebble.Sync); err != nil {
+	if err := s.failed.record(s.db.Set(metaKey(recordPrefix+name), value, pebble.Sync)); err != nil {
 		return fmt.Errorf("storage: put record %q: %w", name, err)
 	}
 	return nil
@@ -38,8 +38,8 @@ func (s *Store) Record(name string) ([]byte, error) {
 	if err := checkRecordName(name); err != nil {
 		return nil, err
 	}
-	if !s.gate.enter() {
-		return nil, ErrClosed
+	if err := s.enter(); err != nil {
+		return nil, err
 	}
 	defer s.gate.exit()
 	v, err := s.get(metaKey(recordPrefix + name))
@@ -55,11 +55,11 @@ func (s *Store) DeleteRecord(name string) error {
 	if err := checkRecordName(name); err != nil {
 		return err
 	}
-	if !s.gate.enter() {
-		return ErrClosed
+	if err := s.enter(); err != nil {
+		return err
 	}
 	defer s.gate.exit()
-	if err := s.db.Delete(metaKey(recordPrefix+name), pebble.Sync); err != nil {
+	if err := s.failed.record(s.db.Delete(metaKey(recordPrefix+name), pebble.Sync)); err != nil {
 		return fmt.Errorf("storage: delete record %q: %w", name, err)
 	}
 	return nil

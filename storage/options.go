@@ -6,6 +6,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Options configures Open.
@@ -34,6 +35,9 @@ type Options struct {
 	SyncGroupWindow time.Duration
 	// Logger receives storage's and pebble's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// FS is the file system pebble keeps its files on; nil means the
+	// operating system's. Tests wrap it to make disk operations fail.
+	FS vfs.FS
 }
 
 const (
@@ -99,6 +103,7 @@ func pebbleOptions(o Options, cache *pebble.Cache, lock *pebble.Lock) *pebble.Op
 		// One compaction normally, a second one when L0 backs up: more would
 		// starve request handling on two cores.
 		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },
+		FS:                         o.FS,
 	}
 	// Gets dominate the read path (read-modify-write and quorum reads), and
 	// most are for keys that exist in at most one sstable per level: bloom

@@ -24,8 +24,8 @@ func (s *Store) ScanPartition(partition uint32, fn func(key, value []byte) error
 // chunks with it: each chunk starts after the last key of the one before,
 // so no iterator stays open while a chunk travels.
 func (s *Store) ScanPartitionFrom(partition uint32, from []byte, fn func(key, value []byte) error) error {
-	if !s.gate.enter() {
-		return ErrClosed
+	if err := s.enter(); err != nil {
+		return err
 	}
 	defer s.gate.exit()
 

@@ -97,8 +97,8 @@ func (l *seqLease) extend(n uint64) error {
 // and >= atLeast. It never returns 0. Numbers may be skipped (up to one
 // lease block per restart), never reused. Used to mint version-vector dots.
 func (s *Store) NextSequence(atLeast uint64) (uint64, error) {
-	if !s.gate.enter() {
-		return 0, ErrClosed
+	if err := s.enter(); err != nil {
+		return 0, err
 	}
 	defer s.gate.exit()
 	n, err := s.seq.next(atLeast)
@@ -125,7 +125,7 @@ func (s *Store) loadSequence() (*seqLease, error) {
 		ceiling = binary.BigEndian.Uint64(v)
 	}
 	persist := func(c uint64) error {
-		if err := s.db.Set(k, binary.BigEndian.AppendUint64(nil, c), pebble.Sync); err != nil {
+		if err := s.failed.record(s.db.Set(k, binary.BigEndian.AppendUint64(nil, c), pebble.Sync)); err != nil {
 			return fmt.Errorf("persist ceiling %d: %w", c, err)
 		}
 		return nil

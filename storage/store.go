@@ -23,6 +23,7 @@ type Store struct {
 	wo       *pebble.WriteOptions // pebble.Sync or pebble.NoSync, by Options.Sync
 
 	gate    *gate
+	failed  failure // the first failed write to the disk; then every operation fails
 	stripes *stripes
 	rows    *rowCache // nil: none
 	keys    keyPool

@@ -24,8 +24,8 @@ type UpdateFunc func(old []byte, found bool) (newValue []byte, changed bool, err
 
 // Get returns a copy of the value of key in partition, or ErrNotFound.
 func (s *Store) Get(partition uint32, key []byte) ([]byte, error) {
-	if !s.gate.enter() {
-		return nil, ErrClosed
+	if err := s.enter(); err != nil {
+		return nil, err
 	}
 	defer s.gate.exit()
 	kb := s.keys.get()

@@ -20,8 +20,8 @@ import (
 // later in the WAL, so once that one is durable, so is this one. This relies
 // on pebble's ApplyNoSyncWait, which CockroachDB uses for the same purpose.
 func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (value []byte, wait func() error, err error) {
-	if !s.gate.enter() {
-		return nil, nil, ErrClosed
+	if err := s.enter(); err != nil {
+		return nil, nil, err
 	}
 	var b *pebble.Batch
 	wait = func() error {
@@ -30,7 +30,7 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 			return nil
 		}
 		defer b.Close()
-		if err := b.SyncWait(); err != nil {
+		if err := s.failed.record(b.SyncWait()); err != nil {
 			return fmt.Errorf("storage: sync %q in partition %d: %w", key, partition, err)
 		}
 		return nil
@@ -63,9 +63,9 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 	}
 	if err == nil {
 		if s.wo.Sync {
-			err = s.db.ApplyNoSyncWait(b, s.wo)
+			err = s.failed.record(s.db.ApplyNoSyncWait(b, s.wo))
 		} else {
-			err = s.db.Apply(b, s.wo)
+			err = s.failed.record(s.db.Apply(b, s.wo))
 			b.Close()
 			b = nil
 		}

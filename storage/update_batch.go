@@ -29,8 +29,8 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 	if len(updates) == 0 {
 		return nil, nil
 	}
-	if !s.gate.enter() {
-		return nil, ErrClosed
+	if err := s.enter(); err != nil {
+		return nil, err
 	}
 	defer s.gate.exit()
 
@@ -88,13 +88,13 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 		return values, nil
 	}
 	if !s.wo.Sync {
-		if err := s.db.Apply(b, s.wo); err != nil {
+		if err := s.failed.record(s.db.Apply(b, s.wo)); err != nil {
 			return nil, fmt.Errorf("storage: apply a batch of %d updates: %w", len(updates), err)
 		}
 		s.writtenBatch(pending)
 		return values, nil
 	}
-	if err := s.db.ApplyNoSyncWait(b, s.wo); err != nil {
+	if err := s.failed.record(s.db.ApplyNoSyncWait(b, s.wo)); err != nil {
 		return nil, fmt.Errorf("storage: apply a batch of %d updates: %w", len(updates), err)
 	}
 	s.writtenBatch(pending)
@@ -102,7 +102,7 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 	// this batch syncs (their own syncs come later in the WAL).
 	unlock()
 	locked = false
-	if err := b.SyncWait(); err != nil {
+	if err := s.failed.record(b.SyncWait()); err != nil {
 		return nil, fmt.Errorf("storage: sync a batch of %d updates: %w", len(updates), err)
 	}
 	return values, nil

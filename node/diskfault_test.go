@@ -1,0 +1,92 @@
+package node_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+
+	"dynakv/client"
+	"dynakv/internal/testutil"
+	"dynakv/node"
+)
+
+// A node whose disk stops taking writes stops serving (its /healthz says
+// so, its data requests answer 503 and write nothing), the others keep
+// acknowledging writes without it, and once it restarts on a working disk
+// every acknowledged write, from before and during the fault, is read back
+// through it.
+func TestAFailedDiskStopsTheNodeAndLosesNoAcknowledgedWrite(t *testing.T) {
+	fail := &errorfs.Toggle{Injector: errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if strings.HasSuffix(op.Path, ".log") && op.Kind.ReadOrWrite() == errorfs.OpIsWrite {
+			return errors.New("injected: write to the WAL failed")
+		}
+		return nil
+	})}
+	c := startClusterWith(t, 3, func(cfg *node.Config) {
+		if cfg.ID == "n3" {
+			cfg.StorageFS = errorfs.Wrap(vfs.Default, fail)
+			cfg.Sync = true // acknowledged means synced on n3
+		}
+	})
+	ctx := context.Background()
+	all := client.Levels{R: "all", W: "all"}
+	var acked []string
+	for i := range 10 {
+		key := fmt.Sprint("before-", i)
+		if err := c.put("n1", key, key, "", all); err != nil {
+			t.Fatal(err)
+		}
+		acked = append(acked, key)
+	}
+
+	fail.On()
+	// The first write to reach n3 fails there; quorum writes through the
+	// others are acknowledged all the same.
+	for i := range 10 {
+		key := fmt.Sprint("during-", i)
+		if err := c.put(c.ids()[i%2], key, key, "", client.Levels{W: "quorum"}); err != nil {
+			t.Fatalf("quorum write of %s with n3's disk failing: %v", key, err)
+		}
+		acked = append(acked, key)
+	}
+	testutil.Eventually(t, 5*time.Second, "n3's /healthz to report its failed disk", func() bool {
+		err := c.clients["n3"].Health(ctx)
+		var e *client.Error
+		return errors.As(err, &e) && e.Status == http.StatusServiceUnavailable && strings.Contains(e.Message, "disk")
+	})
+	err := c.put("n3", "refused", "v", "", client.Levels{W: "one"})
+	if e, ok := errors.AsType[*client.Error](err); !ok || e.Status != http.StatusServiceUnavailable || !strings.Contains(e.Message, "another node") {
+		t.Fatalf("a write through n3 with its disk failed: %v, want 503 saying to use another node", err)
+	}
+	if obj, err := c.get("n1", "refused", client.Levels{R: "quorum"}); err != nil || obj.Found || obj.Deleted {
+		t.Errorf("the refused write left a trace elsewhere (%+v, %v): it was written", obj, err)
+	}
+	if _, err := c.get("n3", "before-1", client.Levels{R: "one"}); !client.IsCode(err, "unavailable") {
+		t.Errorf("a read through n3 with its disk failed: %v, want 503", err)
+	}
+
+	// Restart n3 on a working disk: its Close reports the failure.
+	fail.Off()
+	if err := c.nodes["n3"].Close(); err == nil {
+		t.Error("closing n3 reported no storage failure")
+	}
+	c.nodes["n3"] = nil
+	c.start(c.cfgs["n3"])
+	if err := c.clients["n3"].Health(ctx); err != nil {
+		t.Fatalf("n3 after a restart on a working disk: %v", err)
+	}
+	for _, key := range acked {
+		obj, err := c.get("n3", key, client.Levels{R: "all"})
+		if err != nil || !slices.Equal(values(obj), []string{key}) {
+			t.Errorf("acknowledged %s read through the restarted n3 with r=all: %v, %v", key, values(obj), err)
+		}
+	}
+}

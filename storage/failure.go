@@ -1,0 +1,64 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// A failed write to the disk stops the store (fail-stop, like Cassandra's
+// commit_failure_policy "stop" and CockroachDB's fatal WAL errors). Pebble
+// applies a write to its memtable before the WAL write and sync that can
+// fail, and a failed WAL stays failed: after one, every later write fails
+// too, while reads would still see writes the disk never got, which a
+// restart then loses. So from the first failure on, reads fail as well:
+// the node answers nothing from a state it cannot keep. The writes that
+// failed were never acknowledged (Update returned the error), and every
+// write acknowledged before was synced, so a restart on a working disk
+// finds everything that was acknowledged.
+//
+// Pebble itself treats a WAL write that fails inside its commit pipeline
+// as fatal (pebbleLogger.Fatalf panics, stopping the process): a write
+// that had already entered the store when another one's sync failed can
+// end that way. That is fail-stop too, only less polite.
+
+// failure is the first write failure, kept for the life of the Store.
+type failure struct {
+	err atomic.Pointer[error]
+}
+
+// record keeps err as the store's failure, unless one is kept already, and
+// returns err. pebble.ErrClosed is not a disk failure.
+func (f *failure) record(err error) error {
+	if err != nil && !errors.Is(err, pebble.ErrClosed) {
+		f.err.CompareAndSwap(nil, &err)
+	}
+	return err
+}
+
+// get returns the failure wrapped in ErrFailed, or nil.
+func (f *failure) get() error {
+	if p := f.err.Load(); p != nil {
+		return fmt.Errorf("%w: %w", ErrFailed, *p)
+	}
+	return nil
+}
+
+// Err returns nil while the store works, and an error wrapping ErrFailed
+// (and the disk's error) once a write to the disk failed.
+func (s *Store) Err() error { return s.failed.get() }
+
+// enter registers an operation, or returns ErrClosed after Close and the
+// store's failure after a failed write.
+func (s *Store) enter() error {
+	if !s.gate.enter() {
+		return ErrClosed
+	}
+	if err := s.failed.get(); err != nil {
+		s.gate.exit()
+		return err
+	}
+	return nil
+}
