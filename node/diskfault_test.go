@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -62,7 +63,16 @@ func TestAFailedDiskStopsTheNodeAndLosesNoAcknowledgedWrite(t *testing.T) {
 		var e *client.Error
 		return errors.As(err, &e) && e.Status == http.StatusServiceUnavailable && strings.Contains(e.Message, "disk")
 	})
-	err := c.put("n3", "refused", "v", "", client.Levels{W: "one"})
+	resp, err := http.Get("http://" + c.nodes["n3"].HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "\ndynakv_storage_failed 1\n") {
+		t.Error("n3's /metrics does not show dynakv_storage_failed 1")
+	}
+	err = c.put("n3", "refused", "v", "", client.Levels{W: "one"})
 	if e, ok := errors.AsType[*client.Error](err); !ok || e.Status != http.StatusServiceUnavailable || !strings.Contains(e.Message, "another node") {
 		t.Fatalf("a write through n3 with its disk failed: %v, want 503 saying to use another node", err)
 	}

@@ -11,7 +11,7 @@ type nodeCollector struct {
 	n *Node
 
 	diskBytes, compactions, compactionDebt, compactionsRunning, flushes, l0Files, readAmp,
-	writeStalls, writeStallSeconds, memtableBytes, cacheBytes, rowCacheBytes, rowCacheEntries, rowCacheReads, walSyncs, members, ringMembers,
+	writeStalls, writeStallSeconds, storageFailed, memtableBytes, cacheBytes, rowCacheBytes, rowCacheEntries, rowCacheReads, walSyncs, members, ringMembers,
 	transferPasses, transferSent, transferBytes, transferDropped *prometheus.Desc
 }
 
@@ -30,6 +30,7 @@ func newNodeCollector(n *Node) *nodeCollector {
 		readAmp:            d("dynakv_storage_read_amplification", "Sstables a read may have to consult."),
 		writeStalls:        d("dynakv_storage_write_stalls_total", "Times the storage engine delayed writes to let compactions catch up."),
 		writeStallSeconds:  d("dynakv_storage_write_stall_seconds_total", "Total time writes were delayed by the storage engine."),
+		storageFailed:      d("dynakv_storage_failed", "1 once a write to the disk failed: the node then serves no data until restarted on a working disk."),
 		memtableBytes:      d("dynakv_storage_memtable_bytes", "Memory held by memtables."),
 		cacheBytes:         d("dynakv_storage_block_cache_bytes", "Block cache in use."),
 		rowCacheBytes:      d("dynakv_storage_row_cache_bytes", "Row cache in use (keys, values and bookkeeping)."),
@@ -64,6 +65,11 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.readAmp, float64(st.ReadAmp))
 	counter(c.writeStalls, float64(st.WriteStalls))
 	counter(c.writeStallSeconds, st.WriteStallTime.Seconds())
+	failed := 0.0
+	if c.n.store.Err() != nil {
+		failed = 1
+	}
+	gauge(c.storageFailed, failed)
 	gauge(c.memtableBytes, float64(st.MemtableBytes))
 	gauge(c.cacheBytes, float64(st.CacheBytes))
 	gauge(c.rowCacheBytes, float64(st.RowCacheBytes))

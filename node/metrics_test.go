@@ -32,6 +32,7 @@ func TestMetricsExposeTheNodesFigures(t *testing.T) {
 		`dynakv_read_siblings_bucket{`,
 		`dynakv_storage_disk_bytes `,
 		`dynakv_storage_write_stalls_total `,
+		"\ndynakv_storage_failed 0\n",
 		`dynakv_storage_wal_sync_seconds_bucket{le="`,
 		`dynakv_storage_wal_sync_seconds_count `,
 		`dynakv_transport_entries_per_call_count{call="replicate"} `,
