@@ -20,8 +20,9 @@ import (
 )
 
 // A node whose disk stops taking writes stops serving (its /healthz says
-// so, its data requests answer 503 and write nothing), the others keep
-// acknowledging writes without it, and once it restarts on a working disk
+// so, its data requests answer 503 and write nothing) and gossiping (its
+// peers see it dead and route around it), the others keep acknowledging
+// writes without it, and once it restarts on a working disk
 // every acknowledged write, from before and during the fault, is read back
 // through it.
 func TestAFailedDiskStopsTheNodeAndLosesNoAcknowledgedWrite(t *testing.T) {
@@ -63,6 +64,13 @@ func TestAFailedDiskStopsTheNodeAndLosesNoAcknowledgedWrite(t *testing.T) {
 		var e *client.Error
 		return errors.As(err, &e) && e.Status == http.StatusServiceUnavailable && strings.Contains(e.Message, "disk")
 	})
+	// n3 stops gossiping: its peers see it dead (it stays in the ring) and
+	// stop sending it requests; it still answers for inspection.
+	c.waitStatus("n1", "n3", "dead")
+	c.waitRing("n1", "n2", "n3")
+	if _, err := c.clients["n3"].Members(ctx); err != nil {
+		t.Errorf("n3's member list after its storage failed: %v", err)
+	}
 	resp, err := http.Get("http://" + c.nodes["n3"].HTTPAddr() + "/metrics")
 	if err != nil {
 		t.Fatal(err)

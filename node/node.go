@@ -204,6 +204,7 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.goServe("HTTP", func() error { return n.httpServer.Serve(n.httpListener) })
 	n.startRebalancer()
 	n.watchMembership()
+	n.watchStorage()
 	n.hints.Start()
 	n.antiEntropy.Start()
 	n.logger.Info("node started", "http", n.HTTPAddr(), "gossip", n.gossip.LocalAddr(), "rpc", n.rpcListener.Addr().String(),
@@ -284,6 +285,30 @@ func (n *Node) watchMembership() {
 			}
 			n.hints.Notify() // a node may be back: deliver what it missed
 			n.rebalance.ringChanged()
+		}
+	}()
+}
+
+// watchStorage stops gossip once a write to the disk failed (the store
+// then refuses every read and write; see storage.ErrFailed), as
+// Cassandra's commit_failure_policy "stop" does: peers see this node down
+// and route around it, writing hints for it through fallbacks, while it
+// stays up for inspection, answering 503 on /healthz and to every data
+// request. It stays in the ring; a restart on a working disk brings it
+// back.
+func (n *Node) watchStorage() {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		select {
+		case <-n.store.Failed():
+		case <-n.ctx.Done():
+			return
+		}
+		n.logger.Error("a write to the disk failed: this node serves no data and stops gossiping so its peers route around it; restart it once the disk works",
+			"err", n.store.Err())
+		if err := n.gossip.Close(); err != nil {
+			n.logger.Warn("stop gossip after the storage failure", "err", err)
 		}
 	}()
 }

@@ -26,14 +26,15 @@ import (
 
 // failure is the first write failure, kept for the life of the Store.
 type failure struct {
-	err atomic.Pointer[error]
+	err  atomic.Pointer[error]
+	done chan struct{} // closed when err is set
 }
 
 // record keeps err as the store's failure, unless one is kept already, and
 // returns err. pebble.ErrClosed is not a disk failure.
 func (f *failure) record(err error) error {
-	if err != nil && !errors.Is(err, pebble.ErrClosed) {
-		f.err.CompareAndSwap(nil, &err)
+	if err != nil && !errors.Is(err, pebble.ErrClosed) && f.err.CompareAndSwap(nil, &err) {
+		close(f.done)
 	}
 	return err
 }
@@ -49,6 +50,10 @@ func (f *failure) get() error {
 // Err returns nil while the store works, and an error wrapping ErrFailed
 // (and the disk's error) once a write to the disk failed.
 func (s *Store) Err() error { return s.failed.get() }
+
+// Failed is closed when a write to the disk fails; Err then says why. The
+// node stops gossiping then, so that its peers route around it.
+func (s *Store) Failed() <-chan struct{} { return s.failed.done }
 
 // enter registers an operation, or returns ErrClosed after Close and the
 // store's failure after a failed write.

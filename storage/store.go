@@ -98,6 +98,7 @@ func open(opts Options, lock *pebble.Lock, log *slog.Logger) (*Store, error) {
 		stripes:  newStripes(),
 		rows:     newRowCache(opts.RowCacheBytes),
 	}
+	s.failed.done = make(chan struct{})
 	if opts.Sync {
 		s.wo = pebble.Sync
 	}
