@@ -115,7 +115,10 @@ func newIncarnation(old uint64) (uint64, error) {
 //     and IDENTITY is rewritten.
 //   - No IDENTITY, pebble files present: refused (ErrNoIdentity).
 //   - No IDENTITY, no pebble files: a new identity is created.
-func loadOrCreateIdentity(dir, nodeID string, log *slog.Logger) (Identity, error) {
+//
+// pebbleFS is the file system pebble keeps its files on (see Options.FS);
+// IDENTITY itself is always on the operating system's.
+func loadOrCreateIdentity(dir, nodeID string, pebbleFS vfs.FS, log *slog.Logger) (Identity, error) {
 	b, err := os.ReadFile(filepath.Join(dir, identityFile))
 	switch {
 	case err == nil:
@@ -126,7 +129,7 @@ func loadOrCreateIdentity(dir, nodeID string, log *slog.Logger) (Identity, error
 		if id.NodeID != nodeID {
 			return Identity{}, &IdentityMismatchError{Dir: dir, Want: nodeID, Have: id.NodeID, Incarnation: id.Incarnation}
 		}
-		desc, err := pebble.Peek(dir, vfs.Default)
+		desc, err := pebble.Peek(dir, pebbleFS)
 		if err != nil {
 			return Identity{}, fmt.Errorf("storage: inspect pebble database in %q: %w", dir, err)
 		}
@@ -146,7 +149,7 @@ func loadOrCreateIdentity(dir, nodeID string, log *slog.Logger) (Identity, error
 		return id, nil
 
 	case errors.Is(err, fs.ErrNotExist):
-		if name, found, err := findPebbleFile(dir); err != nil {
+		if name, found, err := findPebbleFile(pebbleFS, dir); err != nil {
 			return Identity{}, fmt.Errorf("storage: list data folder %q: %w", dir, err)
 		} else if found {
 			return Identity{}, fmt.Errorf("storage: open %q: %w (found %s): "+
@@ -172,13 +175,15 @@ func loadOrCreateIdentity(dir, nodeID string, log *slog.Logger) (Identity, error
 // findPebbleFile reports the first file in dir that pebble would have
 // created. LOCK is not counted (Open creates it before this check), nor are
 // unrelated entries such as a mount point's lost+found.
-func findPebbleFile(dir string) (string, bool, error) {
-	entries, err := os.ReadDir(dir)
+func findPebbleFile(pebbleFS vfs.FS, dir string) (string, bool, error) {
+	names, err := pebbleFS.List(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil // pebble's file system has no such folder yet
+	}
 	if err != nil {
 		return "", false, err
 	}
-	for _, e := range entries {
-		n := e.Name()
+	for _, n := range names {
 		switch {
 		case n == "CURRENT",
 			strings.HasPrefix(n, "MANIFEST-"),

@@ -68,7 +68,11 @@ func Open(opts Options) (*Store, error) {
 }
 
 func open(opts Options, lock *pebble.Lock, log *slog.Logger) (*Store, error) {
-	id, err := loadOrCreateIdentity(opts.Dir, opts.NodeID, log)
+	pebbleFS := opts.FS
+	if pebbleFS == nil {
+		pebbleFS = vfs.Default
+	}
+	id, err := loadOrCreateIdentity(opts.Dir, opts.NodeID, pebbleFS, log)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,90 @@
+package storage
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"dynakv/internal/testutil"
+)
+
+// A power cut keeps only what reached the disk with a sync. Writers update
+// keys (singly and in batches) while the test takes a crash clone of the
+// file system, pebble's model of the disk at a power cut: every update
+// that returned before the clone must be in it, when a store is opened on
+// it. Without Sync (or if an acknowledgement ever preceded its sync) the
+// clone would lack some of them.
+func TestEveryAcknowledgedWriteSurvivesAPowerCut(t *testing.T) {
+	for _, window := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sync group window %v", window), func(t *testing.T) {
+			dir := t.TempDir()
+			fs := vfs.NewCrashableMem()
+			o := testOptions(dir, "n1")
+			o.FS = fs
+			if !window {
+				o.SyncGroupWindow = 0
+			}
+			s, err := Open(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var (
+				mu    sync.Mutex
+				acked = map[string]string{}
+				stop  atomic.Bool
+				wg    sync.WaitGroup
+				count atomic.Int64
+			)
+			for w := range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					rng := rand.New(rand.NewPCG(uint64(w), 1))
+					for i := 0; !stop.Load(); i++ {
+						key, value := fmt.Sprintf("w%d-%d", w, i), fmt.Sprintf("v%d-%d", w, i)
+						set := func([]byte, bool) ([]byte, bool, error) { return []byte(value), true, nil }
+						var err error
+						if rng.IntN(4) == 0 {
+							_, err = s.UpdateBatch([]BatchUpdate{{Partition: 1, Key: []byte(key), Fn: set}})
+						} else {
+							_, err = s.Update(1, []byte(key), set)
+						}
+						if err != nil {
+							return // the store is closing
+						}
+						mu.Lock()
+						acked[key] = value
+						mu.Unlock()
+						count.Add(1)
+					}
+				}()
+			}
+			// The clone is taken with the writers running.
+			testutil.Eventually(t, 30*time.Second, "2000 acknowledged writes", func() bool { return count.Load() >= 2000 })
+			mu.Lock()
+			before := make(map[string]string, len(acked))
+			for k, v := range acked {
+				before[k] = v
+			}
+			mu.Unlock()
+			crashed := fs.CrashClone(vfs.CrashCloneCfg{})
+			stop.Store(true)
+			wg.Wait()
+			s.Close()
+
+			o.FS = crashed
+			s = mustOpen(t, o)
+			for k, want := range before {
+				if got, err := s.Get(1, []byte(k)); err != nil || string(got) != want {
+					t.Fatalf("acknowledged %s = %q after the power cut: %q, %v", k, want, got, err)
+				}
+			}
+			t.Logf("%d acknowledged writes survived the power cut", len(before))
+		})
+	}
+}
