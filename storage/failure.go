@@ -51,6 +51,17 @@ func (f *failure) get() error {
 // (and the disk's error) once a write to the disk failed.
 func (s *Store) Err() error { return s.failed.get() }
 
+// syncApplied returns once every write applied so far is synced. An update
+// that writes nothing calls it while another write is between its apply
+// and its sync: the value it read may be that write's, and whoever
+// acknowledges the update (a replica acking a state it already had) must
+// not do so before the value is durable. It adds an empty record to the
+// WAL with a sync, which syncs everything before it; pebble's group commit
+// (and the sync group window) shares that sync with the other writes.
+func (s *Store) syncApplied() error {
+	return s.failed.record(s.db.LogData(nil, pebble.Sync))
+}
+
 // Failed is closed when a write to the disk fails; Err then says why. The
 // node stops gossiping then, so that its peers route around it.
 func (s *Store) Failed() <-chan struct{} { return s.failed.done }

@@ -130,6 +130,11 @@ func loadOrCreateIdentity(dir, nodeID string, pebbleFS vfs.FS, log *slog.Logger)
 			return Identity{}, &IdentityMismatchError{Dir: dir, Want: nodeID, Have: id.NodeID, Incarnation: id.Incarnation}
 		}
 		desc, err := pebble.Peek(dir, pebbleFS)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Only on a file system of Options.FS: pebble's folder is not
+			// there (yet), and pebble.Open creates it.
+			desc, err = &pebble.DBDesc{}, nil
+		}
 		if err != nil {
 			return Identity{}, fmt.Errorf("storage: inspect pebble database in %q: %w", dir, err)
 		}

@@ -88,3 +88,49 @@ func TestEveryAcknowledgedWriteSurvivesAPowerCut(t *testing.T) {
 		})
 	}
 }
+
+// An update that changes nothing may have read a value whose own write is
+// applied but not yet synced (a replica receiving, through a second path,
+// a state it is still syncing). Its caller acknowledges what it read, so
+// it must return only once that value is durable. A long sync group
+// window holds the first write's sync back while the second update runs.
+func TestAnUnchangedUpdateReturnsOnlyOnceWhatItReadIsDurable(t *testing.T) {
+	for _, batched := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) {
+			fs := vfs.NewCrashableMem()
+			o := testOptions(t.TempDir(), "n1")
+			o.FS = fs
+			o.SyncGroupWindow = 300 * time.Millisecond
+			s := mustOpen(t, o)
+			put(t, s, 1, "armed", "a synced write starts the window")
+			_, wait, err := s.UpdateNoSyncWait(1, []byte("k"), func([]byte, bool) ([]byte, bool, error) { return []byte("v"), true, nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			unchanged := func(old []byte, found bool) ([]byte, bool, error) {
+				if !found || string(old) != "v" {
+					return nil, false, fmt.Errorf("read %q, %v; want the applied write", old, found)
+				}
+				return nil, false, nil
+			}
+			if batched {
+				_, err = s.UpdateBatch([]BatchUpdate{{Partition: 1, Key: []byte("k"), Fn: unchanged}})
+			} else {
+				_, err = s.Update(1, []byte("k"), unchanged)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			crashed := fs.CrashClone(vfs.CrashCloneCfg{})
+			if err := wait(); err != nil {
+				t.Fatal(err)
+			}
+			o.FS = crashed
+			s.Close()
+			s = mustOpen(t, o)
+			if v, err := s.Get(1, []byte("k")); err != nil || string(v) != "v" {
+				t.Fatalf("the value the unchanged update returned is not durable: %q, %v", v, err)
+			}
+		})
+	}
+}

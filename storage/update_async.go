@@ -17,8 +17,11 @@ import (
 // it), and must not
 // acknowledge the write to anyone before wait returned nil. A later Update of
 // the same key may read the value before it is durable; its own sync comes
-// later in the WAL, so once that one is durable, so is this one. This relies
-// on pebble's ApplyNoSyncWait, which CockroachDB uses for the same purpose.
+// later in the WAL, so once that one is durable, so is this one. A later
+// Update that writes nothing has no sync of its own, so while any write is
+// still unsynced it syncs the WAL before it returns (syncApplied). This
+// relies on pebble's ApplyNoSyncWait, which CockroachDB uses for the same
+// purpose.
 func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (value []byte, wait func() error, err error) {
 	if err := s.enter(); err != nil {
 		return nil, nil, err
@@ -30,7 +33,9 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 			return nil
 		}
 		defer b.Close()
-		if err := s.failed.record(b.SyncWait()); err != nil {
+		err := s.failed.record(b.SyncWait())
+		s.unsynced.Add(-1)
+		if err != nil {
 			return fmt.Errorf("storage: sync %q in partition %d: %w", key, partition, err)
 		}
 		return nil
@@ -51,6 +56,17 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 		return nil, nil, fmt.Errorf("storage: update %q in partition %d: read: %w", key, partition, err)
 	}
 	newValue, changed, err := fn(old, found)
+	if err == nil && !changed && s.wo.Sync && s.unsynced.Load() > 0 {
+		// What old holds may be a write still waiting for its sync; the
+		// caller must not acknowledge it before that sync.
+		return old, func() error {
+			defer s.gate.exit()
+			if err := s.syncApplied(); err != nil {
+				return fmt.Errorf("storage: sync %q in partition %d: %w", key, partition, err)
+			}
+			return nil
+		}, nil
+	}
 	if err != nil || !changed {
 		wait()
 		return old, func() error { return nil }, err
@@ -63,7 +79,10 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 	}
 	if err == nil {
 		if s.wo.Sync {
-			err = s.failed.record(s.db.ApplyNoSyncWait(b, s.wo))
+			s.unsynced.Add(1)
+			if err = s.failed.record(s.db.ApplyNoSyncWait(b, s.wo)); err != nil {
+				s.unsynced.Add(-1)
+			}
 		} else {
 			err = s.failed.record(s.db.Apply(b, s.wo))
 			b.Close()

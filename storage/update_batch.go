@@ -85,6 +85,14 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 		pending[string(k)] = pendingValue{value: newValue, found: newValue != nil}
 	}
 	if b.Empty() {
+		if s.wo.Sync && s.unsynced.Load() > 0 {
+			// The values read may be writes still waiting for their sync.
+			unlock()
+			locked = false
+			if err := s.syncApplied(); err != nil {
+				return nil, fmt.Errorf("storage: sync a batch of %d unchanged keys: %w", len(updates), err)
+			}
+		}
 		return values, nil
 	}
 	if !s.wo.Sync {
@@ -94,7 +102,9 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 		s.writtenBatch(pending)
 		return values, nil
 	}
+	s.unsynced.Add(1)
 	if err := s.failed.record(s.db.ApplyNoSyncWait(b, s.wo)); err != nil {
+		s.unsynced.Add(-1)
 		return nil, fmt.Errorf("storage: apply a batch of %d updates: %w", len(updates), err)
 	}
 	s.writtenBatch(pending)
@@ -102,7 +112,9 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 	// this batch syncs (their own syncs come later in the WAL).
 	unlock()
 	locked = false
-	if err := s.failed.record(b.SyncWait()); err != nil {
+	err := s.failed.record(b.SyncWait())
+	s.unsynced.Add(-1)
+	if err != nil {
 		return nil, fmt.Errorf("storage: sync a batch of %d updates: %w", len(updates), err)
 	}
 	return values, nil
