@@ -52,8 +52,8 @@ func (f *failure) get() error {
 func (s *Store) Err() error { return s.failed.get() }
 
 // syncApplied returns once every write applied so far is synced. An update
-// that writes nothing calls it while another write is between its apply
-// and its sync: the value it read may be that write's, and whoever
+// that writes nothing calls it while a write of its key's stripe is between
+// its apply and its sync: the value it read may be that write's, and whoever
 // acknowledges the update (a replica acking a state it already had) must
 // not do so before the value is durable. It adds an empty record to the
 // WAL with a sync, which syncs everything before it; pebble's group commit

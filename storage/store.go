@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -23,15 +22,12 @@ type Store struct {
 	log      *slog.Logger
 	wo       *pebble.WriteOptions // pebble.Sync or pebble.NoSync, by Options.Sync
 
-	gate   *gate
-	failed failure // the first failed write to the disk; then every operation fails
-	// unsynced counts data writes applied (visible to reads) whose WAL
-	// sync has not returned yet; see syncApplied.
-	unsynced atomic.Int64
-	stripes  *stripes
-	rows     *rowCache // nil: none
-	keys     keyPool
-	seq      *seqLease
+	gate    *gate
+	failed  failure // the first failed write to the disk; then every operation fails
+	stripes *stripes
+	rows    *rowCache // nil: none
+	keys    keyPool
+	seq     *seqLease
 
 	closeOnce sync.Once
 	closeErr  error

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -22,7 +23,12 @@ type stripes struct {
 // different keys do not contend on the line.
 type paddedMutex struct {
 	sync.Mutex
-	_ [64 - 8]byte
+	// unsynced counts the stripe's writes that are applied (visible) but
+	// not yet synced: raised under the mutex before the apply, lowered
+	// once the sync returned. An update holding the mutex that sees 0
+	// knows every value of the stripe it can read is durable.
+	unsynced atomic.Int32
+	_        [64 - 8 - 4]byte
 }
 
 func newStripes() *stripes { return new(stripes) }
@@ -32,6 +38,9 @@ func newStripes() *stripes { return new(stripes) }
 func (s *stripes) of(pebbleKey []byte) *sync.Mutex {
 	return &s.mu[s.index(pebbleKey)].Mutex
 }
+
+// unsynced is the count of applied but unsynced writes of stripe i.
+func (s *stripes) unsynced(i int) *atomic.Int32 { return &s.mu[i].unsynced }
 
 // index is the number of the stripe of a pebble key.
 func (s *stripes) index(pebbleKey []byte) int {

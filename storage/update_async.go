@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -27,6 +28,7 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 		return nil, nil, err
 	}
 	var b *pebble.Batch
+	var pending *atomic.Int32 // the key's stripe's unsynced writes
 	wait = func() error {
 		defer s.gate.exit()
 		if b == nil {
@@ -34,7 +36,7 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 		}
 		defer b.Close()
 		err := s.failed.record(b.SyncWait())
-		s.unsynced.Add(-1)
+		pending.Add(-1)
 		if err != nil {
 			return fmt.Errorf("storage: sync %q in partition %d: %w", key, partition, err)
 		}
@@ -45,7 +47,9 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 	kb.b = appendDataKey(kb.b[:0], partition, key)
 	k := kb.b
 
-	mu := s.stripes.of(k)
+	stripe := s.stripes.index(k)
+	pending = s.stripes.unsynced(stripe)
+	mu := &s.stripes.mu[stripe].Mutex
 	mu.Lock()
 	defer mu.Unlock()
 
@@ -56,7 +60,7 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 		return nil, nil, fmt.Errorf("storage: update %q in partition %d: read: %w", key, partition, err)
 	}
 	newValue, changed, err := fn(old, found)
-	if err == nil && !changed && s.wo.Sync && s.unsynced.Load() > 0 {
+	if err == nil && !changed && s.wo.Sync && pending.Load() > 0 {
 		// What old holds may be a write still waiting for its sync; the
 		// caller must not acknowledge it before that sync.
 		return old, func() error {
@@ -79,9 +83,9 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 	}
 	if err == nil {
 		if s.wo.Sync {
-			s.unsynced.Add(1)
+			pending.Add(1)
 			if err = s.failed.record(s.db.ApplyNoSyncWait(b, s.wo)); err != nil {
-				s.unsynced.Add(-1)
+				pending.Add(-1)
 			}
 		} else {
 			err = s.failed.record(s.db.Apply(b, s.wo))

@@ -38,7 +38,7 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 	for i, u := range updates {
 		pebbleKeys[i] = appendDataKey(nil, u.Partition, u.Key)
 	}
-	unlock := s.lockStripes(pebbleKeys)
+	unlock, stripes := s.lockStripes(pebbleKeys)
 	locked := true
 	defer func() {
 		if locked {
@@ -85,7 +85,7 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 		pending[string(k)] = pendingValue{value: newValue, found: newValue != nil}
 	}
 	if b.Empty() {
-		if s.wo.Sync && s.unsynced.Load() > 0 {
+		if s.wo.Sync && slices.ContainsFunc(stripes, func(i int) bool { return s.stripes.unsynced(i).Load() > 0 }) {
 			// The values read may be writes still waiting for their sync.
 			unlock()
 			locked = false
@@ -102,9 +102,9 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 		s.writtenBatch(pending)
 		return values, nil
 	}
-	s.unsynced.Add(1)
+	s.addUnsynced(stripes, 1)
 	if err := s.failed.record(s.db.ApplyNoSyncWait(b, s.wo)); err != nil {
-		s.unsynced.Add(-1)
+		s.addUnsynced(stripes, -1)
 		return nil, fmt.Errorf("storage: apply a batch of %d updates: %w", len(updates), err)
 	}
 	s.writtenBatch(pending)
@@ -113,7 +113,7 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 	unlock()
 	locked = false
 	err := s.failed.record(b.SyncWait())
-	s.unsynced.Add(-1)
+	s.addUnsynced(stripes, -1)
 	if err != nil {
 		return nil, fmt.Errorf("storage: sync a batch of %d updates: %w", len(updates), err)
 	}
@@ -133,9 +133,17 @@ func (s *Store) writtenBatch(pending map[string]pendingValue) {
 	}
 }
 
+// addUnsynced moves the unsynced-write count of each stripe by n.
+func (s *Store) addUnsynced(stripes []int, n int32) {
+	for _, i := range stripes {
+		s.stripes.unsynced(i).Add(n)
+	}
+}
+
 // lockStripes locks the update stripes of every key, each once and in
-// stripe order (so two batches never deadlock), and returns the unlock.
-func (s *Store) lockStripes(pebbleKeys [][]byte) (unlock func()) {
+// stripe order (so two batches never deadlock), and returns the unlock and
+// the stripes.
+func (s *Store) lockStripes(pebbleKeys [][]byte) (unlock func(), stripes []int) {
 	idx := make([]int, 0, len(pebbleKeys))
 	for _, k := range pebbleKeys {
 		idx = append(idx, s.stripes.index(k))
@@ -149,5 +157,5 @@ func (s *Store) lockStripes(pebbleKeys [][]byte) (unlock func()) {
 		for _, i := range idx {
 			s.stripes.mu[i].Unlock()
 		}
-	}
+	}, idx
 }
