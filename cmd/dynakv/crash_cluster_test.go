@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -29,27 +28,13 @@ import (
 // before it reached the operating system, a replica write or hint lost
 // across a restart, or a superseded value coming back would each break
 // it. (SIGKILL leaves the kernel's page cache alone, so a missing fsync
-// would only show on a power cut, which a test cannot cause.)
+// would only show on a power cut: the power-cut tests of node/ and
+// storage/ cover that.)
 func TestKillingNodesOfAClusterLosesNoAcknowledgedWrite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real processes")
 	}
-	type node struct {
-		id, http, gossip string
-		args             []string
-		p                *proc
-	}
-	var nodes []*node
-	for i := range 3 {
-		n := &node{id: fmt.Sprintf("k%d", i+1), http: freeAddr(t), gossip: freeAddr(t)}
-		n.args = []string{"serve", "--id", n.id, "--data", filepath.Join(t.TempDir(), n.id), "--http", n.http,
-			"--gossip", n.gossip, "--rpc", freeAddr(t), "--replicas", "3", "--log-level", "warn"}
-		if i > 0 {
-			n.args = append(n.args, "--join", nodes[0].gossip)
-		}
-		n.p = startProcess(t, n.args...)
-		nodes = append(nodes, n)
-	}
+	nodes := startProcesses(t, "k", 3)
 	httpc := &http.Client{Timeout: 3 * time.Second}
 	aliveEverywhere := func() bool {
 		for _, at := range nodes {

@@ -105,6 +105,33 @@ func (p *proc) kill() {
 	p.cmd.Wait()
 }
 
+// procNode is one node of a cluster of dynakv processes.
+type procNode struct {
+	id, http, gossip string
+	args             []string // to start it again
+	p                *proc
+}
+
+// startProcesses starts size `dynakv serve` processes on loopback with
+// N=3, named prefix1, prefix2, ..., each joining the first, with the extra
+// flags.
+func startProcesses(t *testing.T, prefix string, size int, extra ...string) []*procNode {
+	t.Helper()
+	var nodes []*procNode
+	for i := range size {
+		n := &procNode{id: fmt.Sprintf("%s%d", prefix, i+1), http: freeAddr(t), gossip: freeAddr(t)}
+		n.args = []string{"serve", "--id", n.id, "--data", filepath.Join(t.TempDir(), n.id), "--http", n.http,
+			"--gossip", n.gossip, "--rpc", freeAddr(t), "--replicas", "3", "--log-level", "warn"}
+		n.args = append(n.args, extra...)
+		if i > 0 {
+			n.args = append(n.args, "--join", nodes[0].gossip)
+		}
+		n.p = startProcess(t, n.args...)
+		nodes = append(nodes, n)
+	}
+	return nodes
+}
+
 // TestKilledNodeKeepsEveryAcknowledgedWrite writes from many clients, kills
 // the node with SIGKILL in the middle, restarts it on the same data folder,
 // and checks that every write that was acknowledged is there.
@@ -194,22 +221,7 @@ func TestThreeProcessesOneKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real processes")
 	}
-	type node struct {
-		id, http, gossip string
-		args             []string
-		p                *proc
-	}
-	var nodes []*node
-	for i := range 3 {
-		n := &node{id: fmt.Sprintf("p%d", i+1), http: freeAddr(t), gossip: freeAddr(t)}
-		n.args = []string{"serve", "--id", n.id, "--data", filepath.Join(t.TempDir(), n.id), "--http", n.http,
-			"--gossip", n.gossip, "--rpc", freeAddr(t), "--replicas", "3", "--sync=false", "--log-level", "warn"}
-		if i > 0 {
-			n.args = append(n.args, "--join", nodes[0].gossip)
-		}
-		n.p = startProcess(t, n.args...)
-		nodes = append(nodes, n)
-	}
+	nodes := startProcesses(t, "p", 3, "--sync=false")
 	client := &http.Client{Timeout: 5 * time.Second}
 	do := func(method, addr, path, body string) (int, string) {
 		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
