@@ -19,8 +19,9 @@ import (
 // acknowledge the write to anyone before wait returned nil. A later Update of
 // the same key may read the value before it is durable; its own sync comes
 // later in the WAL, so once that one is durable, so is this one. A later
-// Update that writes nothing has no sync of its own, so while any write is
-// still unsynced it syncs the WAL before it returns (syncApplied). This
+// Update that writes nothing has no sync of its own, so while a write of
+// the key's stripe is still unsynced it syncs the WAL before it returns
+// (syncApplied). This
 // relies on pebble's ApplyNoSyncWait, which CockroachDB uses for the same
 // purpose.
 func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (value []byte, wait func() error, err error) {
