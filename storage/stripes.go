@@ -33,12 +33,6 @@ type paddedMutex struct {
 
 func newStripes() *stripes { return new(stripes) }
 
-// of returns the stripe of a pebble key. The key includes the partition, so
-// equal user keys in different partitions are different keys.
-func (s *stripes) of(pebbleKey []byte) *sync.Mutex {
-	return &s.mu[s.index(pebbleKey)].Mutex
-}
-
 // unsynced is the count of applied but unsynced writes of stripe i.
 func (s *stripes) unsynced(i int) *atomic.Int32 { return &s.mu[i].unsynced }
 
