@@ -61,6 +61,10 @@ type Config struct {
 	AAEScanRate    float64       // --aae-scan-rate: keys per second tree rebuilds and listings read; 0: unlimited
 	TombstoneGrace time.Duration // --tombstone-grace: a tombstone every primary holds is deleted this long after the delete
 
+	// DiskFailurePolicy is what the node does once a write to its disk
+	// failed (--disk-failure-policy): DiskFailureStop or DiskFailureDie.
+	DiskFailurePolicy string
+
 	// TransferRate (--transfer-rate, in MiB/s on the command line) caps the
 	// bytes per second this node streams to new owners after a ring change
 	// or during its leave; 0: unlimited.
@@ -85,6 +89,20 @@ type Config struct {
 
 	Logger *slog.Logger
 }
+
+// What a node does once a write to its disk failed, as Cassandra's
+// commit_failure_policy. Either way the failed write is not acknowledged,
+// the node's storage serves nothing more, and a restart on a working disk
+// brings the node back with every write it acknowledged.
+const (
+	// DiskFailureStop stops gossip (peers see the node dead and route
+	// around it) and keeps the process up for inspection: /healthz and
+	// data requests answer 503, /metrics shows dynakv_storage_failed 1.
+	DiskFailureStop = "stop"
+	// DiskFailureDie stops the node: `dynakv serve` exits with an error,
+	// for a supervisor that restarts processes that exit.
+	DiskFailureDie = "die"
+)
 
 // DefaultTransferRate is 100 MiB/s: a join or leave finishes in minutes per
 // GiB while leaving the disk and network most of their room for client
@@ -118,7 +136,9 @@ func DefaultConfig() Config {
 		AAERate:         antientropy.DefaultRate,
 		AAEScanRate:     antientropy.DefaultScanRate,
 		TombstoneGrace:  antientropy.DefaultTombstoneGrace,
-		TransferRate:    DefaultTransferRate,
+
+		DiskFailurePolicy: DiskFailureStop,
+		TransferRate:      DefaultTransferRate,
 	}
 }
 
@@ -142,6 +162,9 @@ func (c *Config) validate() error {
 	}
 	if c.CacheBytes < 0 {
 		errs = append(errs, fmt.Errorf("--cache %d is negative: give the block cache size in bytes (0: the default)", c.CacheBytes))
+	}
+	if c.DiskFailurePolicy != DiskFailureStop && c.DiskFailurePolicy != DiskFailureDie {
+		errs = append(errs, fmt.Errorf("--disk-failure-policy %q: use %s (stop gossiping, stay up answering 503) or %s (exit)", c.DiskFailurePolicy, DiskFailureStop, DiskFailureDie))
 	}
 	if c.SyncGroupWindow < 0 {
 		errs = append(errs, fmt.Errorf("--sync-group-window %v is negative: give a duration such as 500us, or 0 to sync each write at once", c.SyncGroupWindow))

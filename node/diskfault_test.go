@@ -17,6 +17,7 @@ import (
 	"dynakv/client"
 	"dynakv/internal/testutil"
 	"dynakv/node"
+	"dynakv/storage"
 )
 
 // A node whose disk stops taking writes stops serving (its /healthz says
@@ -26,12 +27,7 @@ import (
 // every acknowledged write, from before and during the fault, is read back
 // through it.
 func TestAFailedDiskStopsTheNodeAndLosesNoAcknowledgedWrite(t *testing.T) {
-	fail := &errorfs.Toggle{Injector: errorfs.InjectorFunc(func(op errorfs.Op) error {
-		if strings.HasSuffix(op.Path, ".log") && op.Kind.ReadOrWrite() == errorfs.OpIsWrite {
-			return errors.New("injected: write to the WAL failed")
-		}
-		return nil
-	})}
+	fail := failingWAL()
 	c := startClusterWith(t, 3, func(cfg *node.Config) {
 		if cfg.ID == "n3" {
 			cfg.StorageFS = errorfs.Wrap(vfs.Default, fail)
@@ -106,5 +102,57 @@ func TestAFailedDiskStopsTheNodeAndLosesNoAcknowledgedWrite(t *testing.T) {
 		if err != nil || !slices.Equal(values(obj), []string{key}) {
 			t.Errorf("acknowledged %s read through the restarted n3 with r=all: %v, %v", key, values(obj), err)
 		}
+	}
+}
+
+// failingWAL makes every write to a WAL file fail while it is on.
+func failingWAL() *errorfs.Toggle {
+	return &errorfs.Toggle{Injector: errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if strings.HasSuffix(op.Path, ".log") && op.Kind.ReadOrWrite() == errorfs.OpIsWrite {
+			return errors.New("injected: write to the WAL failed")
+		}
+		return nil
+	})}
+}
+
+// With --disk-failure-policy die, the node stops instead: Done closes and
+// Err says the disk failed, so `dynakv serve` exits with that error for a
+// supervisor to restart it.
+func TestAFailedDiskStopsTheNodeWithPolicyDie(t *testing.T) {
+	fail := failingWAL()
+	c := startClusterWith(t, 3, func(cfg *node.Config) {
+		if cfg.ID == "n3" {
+			cfg.StorageFS = errorfs.Wrap(vfs.Default, fail)
+			cfg.Sync = true
+			cfg.DiskFailurePolicy = node.DiskFailureDie
+		}
+	})
+	fail.On()
+	if err := c.put("n1", "k", "v", "", client.Levels{W: "quorum"}); err != nil {
+		t.Fatalf("quorum write with n3's disk failing: %v", err)
+	}
+	select {
+	case <-c.nodes["n3"].Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("n3 did not stop after its disk failed")
+	}
+	if err := c.nodes["n3"].Err(); !errors.Is(err, storage.ErrFailed) {
+		t.Fatalf("n3 stopped with %v, want an error wrapping storage.ErrFailed", err)
+	}
+	fail.Off()
+}
+
+func TestConfigRefusesAnUnknownDiskFailurePolicy(t *testing.T) {
+	cfg := node.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.DiskFailurePolicy = "ignore"
+	n, err := node.Start(cfg)
+	if err == nil {
+		n.Close()
+		t.Fatal("started with --disk-failure-policy ignore")
+	}
+	if !strings.Contains(err.Error(), "--disk-failure-policy") || !strings.Contains(err.Error(), "die") {
+		t.Errorf("refusal %q does not name the flag and its values", err)
 	}
 }

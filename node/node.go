@@ -289,13 +289,14 @@ func (n *Node) watchMembership() {
 	}()
 }
 
-// watchStorage stops gossip once a write to the disk failed (the store
-// then refuses every read and write; see storage.ErrFailed), as
-// Cassandra's commit_failure_policy "stop" does: peers see this node down
-// and route around it, writing hints for it through fallbacks, while it
-// stays up for inspection, answering 503 on /healthz and to every data
-// request. It stays in the ring; a restart on a working disk brings it
-// back.
+// watchStorage acts on Config.DiskFailurePolicy once a write to the disk
+// failed (the store then refuses every read and write; see
+// storage.ErrFailed). "stop", as Cassandra's commit_failure_policy: it stops
+// gossip, so peers see this node down and route around it, writing hints
+// for it through fallbacks, while it stays up for inspection, answering
+// 503 on /healthz and to every data request. "die": the node stops (Done,
+// with Err wrapping storage.ErrFailed). Either way it stays in the ring;
+// a restart on a working disk brings it back.
 func (n *Node) watchStorage() {
 	n.wg.Add(1)
 	go func() {
@@ -303,6 +304,10 @@ func (n *Node) watchStorage() {
 		select {
 		case <-n.store.Failed():
 		case <-n.ctx.Done():
+			return
+		}
+		if n.cfg.DiskFailurePolicy == DiskFailureDie {
+			n.stop(fmt.Errorf("a write to the disk failed (--disk-failure-policy die); restart the node once the disk works: %w", n.store.Err()))
 			return
 		}
 		n.logger.Error("a write to the disk failed: this node serves no data and stops gossiping so its peers route around it; restart it once the disk works",

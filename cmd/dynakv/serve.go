@@ -58,6 +58,7 @@ func newServeCmd() *cobra.Command {
 	f.Float64Var(&cfg.AAERate, "aae-rate", cfg.AAERate, "anti-entropy: keys per second repaired or reaped at most (0: unlimited)")
 	f.Float64Var(&cfg.AAEScanRate, "aae-scan-rate", cfg.AAEScanRate, "anti-entropy: keys per second read from storage to build hash trees and list keys (0: unlimited)")
 	f.DurationVar(&cfg.TombstoneGrace, "tombstone-grace", cfg.TombstoneGrace, "a deleted key's tombstone is kept at least this long, then removed once every replica holds it; must exceed --hint-window")
+	f.StringVar(&cfg.DiskFailurePolicy, "disk-failure-policy", cfg.DiskFailurePolicy, "once a write to the disk failed: stop (stop gossiping so peers route around the node, stay up answering 503 on /healthz) or die (exit with an error, for a supervisor to restart)")
 	f.Var(mibPerSecond{&cfg.TransferRate}, "transfer-rate", "MiB per second this node streams to new owners after a join, leave or remove (0: unlimited)")
 	f.BoolVar(&cfg.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP address")
 	f.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector URL (default: off, unless OTEL_EXPORTER_OTLP_ENDPOINT is set)")
