@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,9 +47,7 @@ func powerCut(t *testing.T, size int, down string) {
 		c.waitStatus("n1", down, "dead")
 	}
 	var (
-		mu    sync.Mutex
-		acked = map[string]string{}
-		count atomic.Int64
+		acked testutil.Acks
 		wg    sync.WaitGroup
 	)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -72,21 +69,13 @@ func powerCut(t *testing.T, size int, down string) {
 				if _, err := cl.Put(ctx, key, []byte(value), "text/plain", "", client.Levels{W: "quorum"}); err != nil {
 					continue
 				}
-				mu.Lock()
-				acked[key] = value
-				mu.Unlock()
-				count.Add(1)
+				acked.Add(key, value)
 			}
 		}()
 	}
-	testutil.Eventually(t, 30*time.Second, "300 acknowledged writes", func() bool { return count.Load() >= 300 })
+	testutil.Eventually(t, 30*time.Second, "300 acknowledged writes", func() bool { return acked.Len() >= 300 })
 	// The power goes: everything acknowledged so far must survive.
-	mu.Lock()
-	before := make(map[string]string, len(acked))
-	for k, v := range acked {
-		before[k] = v
-	}
-	mu.Unlock()
+	before := acked.Snapshot()
 	crashed := map[string]*vfs.MemFS{}
 	for _, id := range ids {
 		crashed[id] = disks[id].CrashClone(vfs.CrashCloneCfg{})

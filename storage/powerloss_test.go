@@ -34,11 +34,9 @@ func TestEveryAcknowledgedWriteSurvivesAPowerCut(t *testing.T) {
 				t.Fatal(err)
 			}
 			var (
-				mu    sync.Mutex
-				acked = map[string]string{}
+				acked testutil.Acks
 				stop  atomic.Bool
 				wg    sync.WaitGroup
-				count atomic.Int64
 			)
 			for w := range 8 {
 				wg.Add(1)
@@ -57,21 +55,13 @@ func TestEveryAcknowledgedWriteSurvivesAPowerCut(t *testing.T) {
 						if err != nil {
 							return // the store is closing
 						}
-						mu.Lock()
-						acked[key] = value
-						mu.Unlock()
-						count.Add(1)
+						acked.Add(key, value)
 					}
 				}()
 			}
 			// The clone is taken with the writers running.
-			testutil.Eventually(t, 30*time.Second, "2000 acknowledged writes", func() bool { return count.Load() >= 2000 })
-			mu.Lock()
-			before := make(map[string]string, len(acked))
-			for k, v := range acked {
-				before[k] = v
-			}
-			mu.Unlock()
+			testutil.Eventually(t, 30*time.Second, "2000 acknowledged writes", func() bool { return acked.Len() >= 2000 })
+			before := acked.Snapshot()
 			crashed := fs.CrashClone(vfs.CrashCloneCfg{})
 			stop.Store(true)
 			wg.Wait()

@@ -145,8 +145,7 @@ func TestKilledNodeKeepsEveryAcknowledgedWrite(t *testing.T) {
 	p := startProcess(t, args...)
 
 	var (
-		mu    sync.Mutex
-		acked = map[string]string{}
+		acked testutil.Acks
 		wg    sync.WaitGroup
 	)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -165,26 +164,19 @@ func TestKilledNodeKeepsEveryAcknowledgedWrite(t *testing.T) {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusNoContent {
-					mu.Lock()
-					acked[key] = val
-					mu.Unlock()
+					acked.Add(key, val)
 				}
 			}
 		}()
 	}
-	testutil.Eventually(t, 30*time.Second, "200 acknowledged writes", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(acked) >= 200
-	})
+	testutil.Eventually(t, 30*time.Second, "200 acknowledged writes", func() bool { return acked.Len() >= 200 })
 	p.kill()
 	cancel()
 	wg.Wait()
 
 	startProcess(t, args...)
-	mu.Lock()
-	defer mu.Unlock()
-	for key, want := range acked {
+	all := acked.Snapshot()
+	for key, want := range all {
 		resp, err := client.Get("http://" + addr + "/kv/" + key)
 		if err != nil {
 			t.Fatalf("get %s after restart: %v", key, err)
@@ -195,7 +187,7 @@ func TestKilledNodeKeepsEveryAcknowledgedWrite(t *testing.T) {
 			t.Fatalf("acknowledged write %s lost after SIGKILL: status %d, body %q, want %q", key, resp.StatusCode, body, want)
 		}
 	}
-	t.Logf("%d acknowledged writes all present after SIGKILL and restart", len(acked))
+	t.Logf("%d acknowledged writes all present after SIGKILL and restart", len(all))
 }
 
 func TestServeRefusesAnotherNodesDataFolder(t *testing.T) {
