@@ -80,6 +80,12 @@
 //     wait, a replicate of an older write delayed on its link reached a
 //     primary just after the reap and brought the value back.
 //
+// A message read before a reap can still land after it: an exchange that
+// read a replica's state just before that replica got the tombstone. Each
+// replica therefore remembers the tombstones it reaped for two minutes
+// (replica/reaped.go) and drops a merge, into the absent key, of a state
+// with a value the reaped tombstone supersedes.
+//
 // Only the first primary of a partition reaps it, so reaps are not done
 // twice; it reaps on every other primary first, then on itself, each with
 // a conditional delete (replica.Local.ReapIfUnchanged) that does nothing if

@@ -26,6 +26,7 @@ type Local struct {
 	metrics      *Metrics
 	onChange     ChangeFunc
 	admit        func() (done func(), err error)
+	reaped       reapMemory // tombstones reaped here lately (reaped.go)
 }
 
 // ChangeFunc is told of every change to a stored key once it is applied (a
@@ -203,6 +204,9 @@ func (l *Local) Merge(partition uint32, key []byte, in *versioning.Set) (*versio
 		if err != nil {
 			return nil, false, err
 		}
+		if !found && l.reaped.supersedes(partition, key, in, l.now()) {
+			return nil, false, nil // older than a tombstone reaped here lately
+		}
 		merged = versioning.Merge(cur, in)
 		if merged.Equal(cur) {
 			return nil, false, nil
@@ -243,6 +247,9 @@ func (l *Local) MergeBatch(entries []KeyState) error {
 			cur, err := decodeStored(old, found)
 			if err != nil {
 				return nil, false, err
+			}
+			if !found && l.reaped.supersedes(e.Partition, e.Key, e.State, l.now()) {
+				return nil, false, nil // older than a tombstone reaped here lately
 			}
 			merged := versioning.Merge(cur, e.State)
 			if merged.Equal(cur) {

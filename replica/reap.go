@@ -47,6 +47,7 @@ func (l *Local) ReapIfUnchanged(partition uint32, key []byte, expected *versioni
 	if before == nil {
 		return false, nil
 	}
+	l.reaped.add(partition, key, before, l.now())
 	l.changed(partition, key, before, nil)
 	return true, nil
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"dynakv/storage"
 	"dynakv/versioning"
@@ -132,5 +133,85 @@ func TestWriteAfterReapIsFresh(t *testing.T) {
 	merged := versioning.Merge(tomb, fresh)
 	if vals := visible(merged); len(vals) != 1 || !vals["new"] {
 		t.Errorf("the tombstone merged with the new write shows %v, want only new", vals)
+	}
+}
+
+// A state read before a reap and merged after it (an exchange or repair in
+// flight) holds only what the tombstone superseded: the replica drops it
+// for as long as it remembers the reap, so the deleted value does not come
+// back; a write the delete never saw is stored as usual. Past the window,
+// merges are plain again.
+func TestAStateOlderThanARecentReapIsNotMergedBack(t *testing.T) {
+	l, st, _ := openReapLocal(t)
+	now := time.Now()
+	l.now = func() time.Time { return now }
+	key := []byte("k")
+	old, err := l.Coordinate(3, key, Write{Value: []byte("deleted")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tomb, err := l.Coordinate(3, key, Write{Context: old.Context(), Delete: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reaped, err := l.ReapIfUnchanged(3, key, tomb); err != nil || !reaped {
+		t.Fatalf("ReapIfUnchanged = %v, %v; want true", reaped, err)
+	}
+	for _, merge := range []func() error{
+		func() error { _, err := l.Merge(3, key, old); return err },
+		func() error { return l.MergeBatch([]KeyState{{Partition: 3, Key: key, State: old}}) },
+	} {
+		if err := merge(); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := st.Get(3, key); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("a state older than the reaped tombstone brought the key back: %q, %v", v, err)
+		}
+	}
+
+	// A concurrent write the delete never saw is not older: it is kept.
+	other := &versioning.Set{}
+	other, err = other.Update(nil, versioning.Event{Dot: versioning.Dot{Actor: "n2.1", Counter: 1}}, versioning.Sibling{Value: []byte("concurrent")}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MergeBatch([]KeyState{{Partition: 3, Key: key, State: other}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := l.Read(3, key); err != nil || got.NumVisible() != 1 {
+		t.Fatalf("a write the reaped tombstone does not cover was dropped: %+v, %v", got, err)
+	}
+
+	// Past the window the memory is gone.
+	if !l.reaped.supersedes(3, key, old, now) {
+		t.Fatal("the reap is not remembered inside the window")
+	}
+	if l.reaped.supersedes(3, key, old, now.Add(reapMemoryWindow+time.Second)) {
+		t.Error("the reap is still remembered past the window")
+	}
+}
+
+// A primary whose own reap was skipped hands its tombstone back to the
+// others, to be reaped again later: that state brings nothing back, and the
+// replicas that reaped it take it.
+func TestAReapedTombstoneHandedBackIsTaken(t *testing.T) {
+	l, st, _ := openReapLocal(t)
+	key := []byte("k")
+	v, err := l.Coordinate(3, key, Write{Value: []byte("v")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tomb, err := l.Coordinate(3, key, Write{Context: v.Context(), Delete: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reaped, err := l.ReapIfUnchanged(3, key, tomb); err != nil || !reaped {
+		t.Fatalf("ReapIfUnchanged = %v, %v; want true", reaped, err)
+	}
+	if _, err := l.Merge(3, key, tomb); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Get(3, key); err != nil {
+		t.Fatalf("the handed-back tombstone was not taken: %v", err)
 	}
 }
