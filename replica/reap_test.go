@@ -2,6 +2,7 @@ package replica
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -42,21 +43,27 @@ func openReapLocal(t *testing.T) (*Local, *storage.Store, func() []change) {
 	}
 }
 
+// writeDeleteReap writes value under key, deletes it with the write's
+// context, and reaps the tombstone: what a key goes through before a reap.
+func writeDeleteReap(t *testing.T, l *Local, key []byte, value string) (written, tomb *versioning.Set) {
+	t.Helper()
+	written, err := l.Coordinate(3, key, Write{Value: []byte(value)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tomb, err = l.Coordinate(3, key, Write{Context: written.Context(), Delete: true}); err != nil {
+		t.Fatal(err)
+	}
+	if reaped, err := l.ReapIfUnchanged(3, key, tomb); err != nil || !reaped {
+		t.Fatalf("ReapIfUnchanged = %v, %v; want true", reaped, err)
+	}
+	return written, tomb
+}
+
 func TestReapDeletesAnUnchangedTombstoneAndReportsIt(t *testing.T) {
 	l, st, changes := openReapLocal(t)
 	key := []byte("k")
-	v, err := l.Coordinate(3, key, Write{Value: []byte("v")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tomb, err := l.Coordinate(3, key, Write{Context: v.Context(), Delete: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reaped, err := l.ReapIfUnchanged(3, key, tomb)
-	if err != nil || !reaped {
-		t.Fatalf("ReapIfUnchanged = %v, %v; want true", reaped, err)
-	}
+	_, tomb := writeDeleteReap(t, l, key, "v")
 	if _, err := st.Get(3, key); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("the reaped key is still stored: %v", err)
 	}
@@ -146,17 +153,7 @@ func TestAStateOlderThanARecentReapIsNotMergedBack(t *testing.T) {
 	now := time.Now()
 	l.now = func() time.Time { return now }
 	key := []byte("k")
-	old, err := l.Coordinate(3, key, Write{Value: []byte("deleted")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tomb, err := l.Coordinate(3, key, Write{Context: old.Context(), Delete: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if reaped, err := l.ReapIfUnchanged(3, key, tomb); err != nil || !reaped {
-		t.Fatalf("ReapIfUnchanged = %v, %v; want true", reaped, err)
-	}
+	old, _ := writeDeleteReap(t, l, key, "deleted")
 	for _, merge := range []func() error{
 		func() error { _, err := l.Merge(3, key, old); return err },
 		func() error { return l.MergeBatch([]KeyState{{Partition: 3, Key: key, State: old}}) },
@@ -171,7 +168,7 @@ func TestAStateOlderThanARecentReapIsNotMergedBack(t *testing.T) {
 
 	// A concurrent write the delete never saw is not older: it is kept.
 	other := &versioning.Set{}
-	other, err = other.Update(nil, versioning.Event{Dot: versioning.Dot{Actor: "n2.1", Counter: 1}}, versioning.Sibling{Value: []byte("concurrent")}, 0)
+	other, err := other.Update(nil, versioning.Event{Dot: versioning.Dot{Actor: "n2.1", Counter: 1}}, versioning.Sibling{Value: []byte("concurrent")}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,21 +194,35 @@ func TestAStateOlderThanARecentReapIsNotMergedBack(t *testing.T) {
 func TestAReapedTombstoneHandedBackIsTaken(t *testing.T) {
 	l, st, _ := openReapLocal(t)
 	key := []byte("k")
-	v, err := l.Coordinate(3, key, Write{Value: []byte("v")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tomb, err := l.Coordinate(3, key, Write{Context: v.Context(), Delete: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if reaped, err := l.ReapIfUnchanged(3, key, tomb); err != nil || !reaped {
-		t.Fatalf("ReapIfUnchanged = %v, %v; want true", reaped, err)
-	}
+	_, tomb := writeDeleteReap(t, l, key, "v")
 	if _, err := l.Merge(3, key, tomb); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Get(3, key); err != nil {
 		t.Fatalf("the handed-back tombstone was not taken: %v", err)
+	}
+}
+
+// The memory forgets reaps past the window, and the oldest past its size
+// bound, whenever it learns of a new one.
+func TestReapMemoryForgetsOldAndExcessReaps(t *testing.T) {
+	var m reapMemory
+	tomb := &versioning.Set{}
+	now := time.Now()
+	m.add(1, []byte("old"), tomb, now)
+	now = now.Add(reapMemoryWindow + time.Second)
+	for i := range reapMemoryMax + 10 {
+		m.add(1, []byte(fmt.Sprint("k", i)), tomb, now)
+	}
+	if got := m.size.Load(); got != reapMemoryMax {
+		t.Fatalf("remembers %d reaps, want the bound %d", got, reapMemoryMax)
+	}
+	for _, k := range []string{"old", "k0", "k9"} {
+		if _, ok := m.keys[reapedKey{1, k}]; ok {
+			t.Errorf("%s is still remembered", k)
+		}
+	}
+	if _, ok := m.keys[reapedKey{1, fmt.Sprint("k", reapMemoryMax+9)}]; !ok {
+		t.Error("the newest reap is forgotten")
 	}
 }

@@ -2,6 +2,7 @@ package replica
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"dynakv/versioning"
@@ -27,9 +28,14 @@ const (
 
 // reapMemory is the recently reaped tombstones of one replica.
 type reapMemory struct {
+	// size is len(keys), readable without the lock: every merge into an
+	// absent key asks, and while nothing was reaped lately the answer
+	// costs one atomic load.
+	size  atomic.Int64
 	mu    sync.Mutex
 	keys  map[reapedKey]reaped
-	order []reapedKey // oldest first, for eviction
+	order []reapedKey // order[head:] oldest first, for eviction
+	head  int
 }
 
 type reapedKey struct {
@@ -55,6 +61,7 @@ func (m *reapMemory) add(partition uint32, key []byte, tombstone *versioning.Set
 	}
 	m.keys[k] = reaped{tombstone: tombstone, at: now}
 	m.expire(now)
+	m.size.Store(int64(len(m.keys)))
 }
 
 // supersedes reports whether in holds a value that a tombstone of key
@@ -63,7 +70,7 @@ func (m *reapMemory) add(partition uint32, key []byte, tombstone *versioning.Set
 // back. A state of tombstones only is never refused: a primary whose own
 // reap was skipped hands its tombstone back this way, to be reaped again.
 func (m *reapMemory) supersedes(partition uint32, key []byte, in *versioning.Set, now time.Time) bool {
-	if in.NumVisible() == 0 {
+	if m.size.Load() == 0 || in.NumVisible() == 0 {
 		return false
 	}
 	m.mu.Lock()
@@ -76,18 +83,19 @@ func (m *reapMemory) supersedes(partition uint32, key []byte, in *versioning.Set
 }
 
 // expire forgets the entries past the window, and the oldest ones past
-// reapMemoryMax. The caller holds m.mu.
+// reapMemoryMax, in amortised constant time per entry. The caller holds
+// m.mu.
 func (m *reapMemory) expire(now time.Time) {
-	drop := 0
-	for drop < len(m.order) {
-		k := m.order[drop]
-		if r, ok := m.keys[k]; ok && now.Sub(r.at) <= reapMemoryWindow && len(m.order)-drop <= reapMemoryMax {
+	for m.head < len(m.order) {
+		k := m.order[m.head]
+		if r, ok := m.keys[k]; ok && now.Sub(r.at) <= reapMemoryWindow && len(m.order)-m.head <= reapMemoryMax {
 			break
 		}
 		delete(m.keys, k)
-		drop++
+		m.head++
 	}
-	if drop > 0 {
-		m.order = append(m.order[:0], m.order[drop:]...)
+	if m.head > len(m.order)/2 {
+		m.order = append(m.order[:0], m.order[m.head:]...)
+		m.head = 0
 	}
 }
