@@ -27,7 +27,7 @@ import (
 // every acknowledged write, from before and during the fault, is read back
 // through it.
 func TestAFailedDiskStopsTheNodeAndLosesNoAcknowledgedWrite(t *testing.T) {
-	fail := failingWAL()
+	fail := testutil.FailingWAL()
 	c := startClusterWith(t, 3, func(cfg *node.Config) {
 		if cfg.ID == "n3" {
 			cfg.StorageFS = errorfs.Wrap(vfs.Default, fail)
@@ -105,21 +105,11 @@ func TestAFailedDiskStopsTheNodeAndLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 }
 
-// failingWAL makes every write to a WAL file fail while it is on.
-func failingWAL() *errorfs.Toggle {
-	return &errorfs.Toggle{Injector: errorfs.InjectorFunc(func(op errorfs.Op) error {
-		if strings.HasSuffix(op.Path, ".log") && op.Kind.ReadOrWrite() == errorfs.OpIsWrite {
-			return errors.New("injected: write to the WAL failed")
-		}
-		return nil
-	})}
-}
-
 // With --disk-failure-policy die, the node stops instead: Done closes and
 // Err says the disk failed, so `dynakv serve` exits with that error for a
 // supervisor to restart it.
 func TestAFailedDiskStopsTheNodeWithPolicyDie(t *testing.T) {
-	fail := failingWAL()
+	fail := testutil.FailingWAL()
 	c := startClusterWith(t, 3, func(cfg *node.Config) {
 		if cfg.ID == "n3" {
 			cfg.StorageFS = errorfs.Wrap(vfs.Default, fail)

@@ -3,22 +3,13 @@ package storage
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
-)
 
-// failingWAL makes every write to a WAL file fail while it is on.
-func failingWAL() *errorfs.Toggle {
-	return &errorfs.Toggle{Injector: errorfs.InjectorFunc(func(op errorfs.Op) error {
-		if strings.HasSuffix(op.Path, ".log") && op.Kind.ReadOrWrite() == errorfs.OpIsWrite {
-			return errors.New("injected: write to the WAL failed")
-		}
-		return nil
-	})}
-}
+	"dynakv/internal/testutil"
+)
 
 // A write whose WAL write fails is not acknowledged, and from then on the
 // store refuses reads as well as writes (it holds the failed write in its
@@ -28,7 +19,7 @@ func TestAFailedDiskWriteStopsTheStoreAndKeepsAcknowledgedWrites(t *testing.T) {
 	for _, batched := range []bool{false, true} {
 		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) {
 			dir := t.TempDir()
-			fail := failingWAL()
+			fail := testutil.FailingWAL()
 			o := testOptions(dir, "n1")
 			o.FS = errorfs.Wrap(vfs.Default, fail)
 			s, err := Open(o)
