@@ -53,6 +53,7 @@ func NewServer(cfg ServerConfig) *Server {
 func (s *Server) Serve(lis net.Listener) error {
 	if s.cfg.Handler == nil {
 		lis.Close()
+		s.grpc.Stop() // its stream workers started in NewServer
 		return errors.New("transport: ServerConfig.Handler is nil")
 	}
 	err := s.grpc.Serve(lis)
