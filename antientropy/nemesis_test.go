@@ -32,7 +32,13 @@ import (
 //     it (then it may be gone, whether that write was acked or not);
 //   - nothing superseded comes back: no visible value is one that an
 //     acknowledged write's context covered;
-//   - every primary holds the same state.
+//   - every primary holds the same state;
+//   - a write retried after a failure, through any node, never shows twice;
+//   - during the round, a strict-quorum read (pr primaries) that starts
+//     after a strict-quorum write (pw primaries, pr+pw > N) was
+//     acknowledged shows that write, unless a write or delete with a
+//     context that saw it was attempted: the contract's "strict quorum
+//     when pw=quorum".
 //
 // With three nodes each round ends with reaps (see reapUnderFault): the
 // clock jumps past the tombstone grace while a primary is stopped, cut off
@@ -41,7 +47,8 @@ import (
 // own copy until the node's rebalancer, which this cluster lacks, moves it
 // to the primaries, and after the jump nothing else would.
 //
-// Values are unique per write, so a value names the write that made it.
+// Values are unique per write (a retry reuses its write's), so a value
+// names the write that made it.
 // The fault schedule comes from a fixed seed (DYNAKV_NEMESIS_SEED picks
 // another, DYNAKV_NEMESIS_ROUNDS runs longer); the interleaving of the
 // clients with the faults is the scheduler's, so a failure logs the seed
@@ -90,12 +97,12 @@ func TestNoAcknowledgedWriteIsLostUnderRandomFaults(t *testing.T) {
 			for _, id := range c.ids {
 				n.reapedBy += c.nodes[id].ae.Status().TombstonesReaped
 			}
-			t.Logf("%d writes (%d acked), %d deletes (%d acked), %d faults; %d keys reaped after a round, %d tombstones deleted from a replica in all",
-				s.writes, s.writesAcked, s.deletes, s.deletesAcked, n.faults, n.reaped, n.reapedBy)
+			t.Logf("%d writes (%d acked), %d deletes (%d acked), %d strict-quorum reads, %d faults; %d keys reaped after a round, %d tombstones deleted from a replica in all",
+				s.writes, s.writesAcked, s.deletes, s.deletesAcked, s.strictReads, n.faults, n.reaped, n.reapedBy)
 			// The run proves something only if the faults bit and writes
 			// got through anyway.
-			if s.writesAcked == 0 || s.writesAcked == s.writes || s.deletesAcked == 0 {
-				t.Errorf("want some acked and some failed writes, and acked deletes: the faults or the load did not happen")
+			if s.writesAcked == 0 || s.writesAcked == s.writes || s.deletesAcked == 0 || s.strictReads == 0 {
+				t.Errorf("want some acked and some failed writes, acked deletes and strict reads: the faults or the load did not happen")
 			}
 		})
 	}
@@ -107,7 +114,17 @@ const (
 	nemesisOps     = 40 // per client and round
 	nemesisEvery   = 5  // operations between two faults
 	nemesisTimeout = 300 * time.Millisecond
+	nemesisN       = 3 // replicas per key (newHintedCluster's)
 )
+
+// superseded reports that value v must never be visible again: an
+// acknowledged write or delete had a context that saw it. Not so for a
+// value written twice (a failed write, then its retry): the context may
+// have seen one attempt's sibling only, and the other attempt's, if it
+// landed on a replica that read did not ask, is a concurrent write that a
+// later merge shows, as Riak would. Retried values still count for lost
+// writes and duplicates.
+func (h *history) superseded(v string) bool { return h.coveredByAck[v] && !h.retried[v] }
 
 // nemesis drives one cluster: the clients' operations, the faults, and the
 // history the checks read.
@@ -118,7 +135,7 @@ type nemesis struct {
 	maxDown int
 
 	// Only the test's goroutine, which applies the faults, touches these.
-	drops    [][2]string // links whose replication is dropped
+	dropped  [][2]string // links whose replication is dropped
 	delays   [][2]string // links that are slowed
 	faults   int
 	reaped   int    // keys reaped after a round
@@ -130,7 +147,18 @@ type nemesis struct {
 	// events is every fault and every client write in the order they
 	// happened (a write when it returned), for a failure's message.
 	events []string
-	counts struct{ writes, writesAcked, deletes, deletesAcked int }
+	counts struct{ writes, writesAcked, deletes, deletesAcked, strictReads int }
+	// acks counts acknowledged writes and deletes; a strict read compares
+	// it with the ackedAs of the values it must see.
+	acks int
+	// stale is every strict read that missed a write it had to show.
+	stale []string
+	// A dropped replicate acks a write its peer never gets, so a write
+	// whose coordinator had a link dropping replication is no strict-quorum
+	// write: dropping and drops say, per node, whether its links drop now
+	// and how many drops were set on them.
+	dropping map[string]bool
+	drops    map[string]int
 }
 
 // history is what the clients did, by value.
@@ -139,14 +167,22 @@ type history struct {
 	acked   map[string]bool   // the write that made the value was acknowledged
 	covered map[string]bool   // a write or delete was attempted with a context that saw the value
 	// coveredByAck: an acknowledged write or delete had a context that saw
-	// the value, so it must never be visible again.
+	// the value (see superseded).
 	coveredByAck map[string]bool
+	// retried: the value was written by more than one attempt.
+	retried map[string]bool
+	// ackedAs is the value's write's place among the acknowledgements
+	// (n.acks when it returned) and strictAcks its pw: the primaries that
+	// acked it, at least (0 when a dropped replicate may have been one).
+	ackedAs    map[string]int
+	strictAcks map[string]int
 }
 
 func newNemesis(c *cluster, seed uint64, maxDown int) *nemesis {
 	n := &nemesis{c: c, rng: rand.New(rand.NewPCG(seed, 0x6e656d)), seed: seed, maxDown: maxDown,
-		running: map[string]*testNode{},
-		hist:    history{keyOf: map[string]string{}, acked: map[string]bool{}, covered: map[string]bool{}, coveredByAck: map[string]bool{}}}
+		running: map[string]*testNode{}, dropping: map[string]bool{}, drops: map[string]int{},
+		hist: history{keyOf: map[string]string{}, acked: map[string]bool{}, covered: map[string]bool{}, coveredByAck: map[string]bool{}, retried: map[string]bool{},
+			ackedAs: map[string]int{}, strictAcks: map[string]int{}}}
 	for _, id := range c.ids {
 		n.running[id] = c.nodes[id]
 	}
@@ -195,7 +231,9 @@ func (n *nemesis) round(round int) {
 }
 
 // operate is one client operation through a random running node: a blind
-// write, a read then a write or delete with its context, or a read.
+// write, a read then a write or delete with its context, or a read. A
+// third of them ask for primaries: a read pr=quorum, a write pw=quorum. Half
+// the failed writes are retried.
 func (n *nemesis) operate(rng *rand.Rand, value string) {
 	key := n.key(rng.IntN(nemesisKeys))
 	node := n.pick(rng)
@@ -203,23 +241,75 @@ func (n *nemesis) operate(rng *rand.Rand, value string) {
 		return
 	}
 	level := func() int { return 1 + rng.IntN(3) }
+	primaries := 0
+	if rng.IntN(3) == 0 {
+		primaries = nemesisN/2 + 1
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*nemesisTimeout)
 	defer cancel()
 	kind := rng.IntN(10)
-	if kind < 3 {
-		n.write(ctx, node, key, value, nil, nil, false, level())
+	var (
+		wctx versioning.Clock
+		seen []string
+	)
+	if kind >= 3 {
+		state, err := n.read(ctx, node, key, replica.ReadOptions{R: level(), PR: primaries, Timeout: nemesisTimeout})
+		if err != nil || kind == 9 {
+			return
+		}
+		wctx = state.Context()
+		for _, s := range state.Visible() {
+			seen = append(seen, string(s.Value))
+		}
+	}
+	del := kind == 7 || kind == 8
+	opts := replica.WriteOptions{W: level(), PW: primaries, Timeout: nemesisTimeout}
+	if n.write(ctx, node, key, value, wctx, seen, del, opts) || rng.IntN(2) == 0 {
 		return
 	}
-	state, err := node.coord.Get(ctx, []byte(key), replica.ReadOptions{R: level(), Timeout: nemesisTimeout})
-	if err != nil || kind == 9 {
-		return
+	// A client retries a failed write, through any node, with the same
+	// value and context: check holds that it never shows twice.
+	if node = n.pick(rng); node != nil {
+		if !del {
+			n.mu.Lock()
+			n.hist.retried[value] = true
+			n.mu.Unlock()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*nemesisTimeout)
+		defer cancel()
+		n.write(ctx, node, key, value, wctx, seen, del, opts)
 	}
-	// 7 and 8: a delete.
-	var seen []string
+}
+
+// read reads key through node and, when the read asked for primaries,
+// checks it against the strict-quorum writes acknowledged before it began.
+func (n *nemesis) read(ctx context.Context, node *testNode, key string, opts replica.ReadOptions) (*versioning.Set, error) {
+	n.mu.Lock()
+	before := n.acks
+	n.mu.Unlock()
+	state, err := node.coord.Get(ctx, []byte(key), opts)
+	if err != nil || opts.PR == 0 {
+		return state, err
+	}
+	var shown []string
 	for _, s := range state.Visible() {
-		seen = append(seen, string(s.Value))
+		shown = append(shown, string(s.Value))
 	}
-	n.write(ctx, node, key, value, state.Context(), seen, kind >= 7, level())
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.counts.strictReads++
+	for v, k := range n.hist.keyOf {
+		at, acked := n.hist.ackedAs[v]
+		if k != key || !acked || at > before || opts.PR+n.hist.strictAcks[v] <= nemesisN {
+			continue
+		}
+		// covered is set before a covering write is sent, so a write
+		// that raced this read and may have replaced v is excluded.
+		if !n.hist.covered[v] && !slices.Contains(shown, v) {
+			n.stale = append(n.stale, fmt.Sprintf("%s read at %s with r=%d pr=%d after %s was acked with pw=%d: shows %v", key, node.id, opts.R, opts.PR, v, n.hist.strictAcks[v], shown))
+		}
+	}
+	return state, nil
 }
 
 // event records one fault or write.
@@ -232,7 +322,7 @@ func (n *nemesis) event(format string, args ...any) {
 // write records the attempt before it is made (a write that fails may
 // still land) and its acknowledgement after, and reports whether it was
 // acknowledged.
-func (n *nemesis) write(ctx context.Context, node *testNode, key, value string, wctx versioning.Clock, seen []string, del bool, w int) bool {
+func (n *nemesis) write(ctx context.Context, node *testNode, key, value string, wctx versioning.Clock, seen []string, del bool, opts replica.WriteOptions) bool {
 	n.mu.Lock()
 	if del {
 		n.counts.deletes++
@@ -243,12 +333,13 @@ func (n *nemesis) write(ctx context.Context, node *testNode, key, value string, 
 	for _, v := range seen {
 		n.hist.covered[v] = true
 	}
+	dropping, drops := n.dropping[node.id], n.drops[node.id]
 	n.mu.Unlock()
 	write := replica.Write{Context: wctx, Value: []byte(value), ContentType: "text/plain"}
 	if del {
 		write = replica.Write{Context: wctx, Delete: true}
 	}
-	_, err := node.coord.Put(ctx, []byte(key), write, replica.WriteOptions{W: w, Timeout: nemesisTimeout})
+	_, err := node.coord.Put(ctx, []byte(key), write, opts)
 	what := "write " + value
 	if del {
 		what = "delete"
@@ -257,17 +348,22 @@ func (n *nemesis) write(ctx context.Context, node *testNode, key, value string, 
 	if err != nil {
 		result = err.Error()
 	}
-	n.event("%s %s at %s, w=%d, context %v seeing %v: %s", key, what, node.id, w, wctx, seen, result)
+	n.event("%s %s at %s, w=%d pw=%d, context %v seeing %v: %s", key, what, node.id, opts.W, opts.PW, wctx, seen, result)
 	if err != nil {
 		return false
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.acks++
 	if del {
 		n.counts.deletesAcked++
 	} else {
 		n.counts.writesAcked++
 		n.hist.acked[value] = true
+		n.hist.ackedAs[value] = n.acks
+		if !dropping && n.drops[node.id] == drops {
+			n.hist.strictAcks[value] = opts.PW
+		}
 	}
 	for _, v := range seen {
 		n.hist.coveredByAck[v] = true
@@ -347,8 +443,7 @@ func (n *nemesis) fault() {
 		if from == to {
 			return
 		}
-		c.net.DropReplicate(from, to, true)
-		n.drops = append(n.drops, [2]string{from, to})
+		n.drop(from, to)
 		what = fmt.Sprintf("drop replication %s→%s", from, to)
 	case 6:
 		from, to := some(), some()
@@ -392,14 +487,27 @@ func (n *nemesis) restart(id string) {
 	n.mu.Unlock()
 }
 
+// drop makes replicates from one node to another vanish, acked.
+func (n *nemesis) drop(from, to string) {
+	n.mu.Lock()
+	n.dropping[from] = true
+	n.drops[from]++
+	n.mu.Unlock()
+	n.c.net.DropReplicate(from, to, true)
+	n.dropped = append(n.dropped, [2]string{from, to})
+}
+
 func (n *nemesis) mendLinks() {
-	for _, l := range n.drops {
+	for _, l := range n.dropped {
 		n.c.net.DropReplicate(l[0], l[1], false)
 	}
+	n.mu.Lock()
+	clear(n.dropping)
+	n.mu.Unlock()
 	for _, l := range n.delays {
 		n.c.net.SetDelay(l[0], l[1], 0)
 	}
-	n.drops, n.delays = nil, nil
+	n.dropped, n.delays = nil, nil
 }
 
 // converge ends every fault, waits for every hint to be delivered and
@@ -433,6 +541,11 @@ func (n *nemesis) check(when string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	failed := map[string]bool{}
+	for _, s := range n.stale {
+		c.t.Errorf("%s: a strict-quorum read missed an acknowledged strict-quorum write: %s", when, s)
+		failed[strings.Fields(s)[0]] = true
+	}
+	n.stale = nil
 	for i := range nemesisKeys {
 		key := n.key(i)
 		primaries := c.primaries(key)
@@ -444,6 +557,12 @@ func (n *nemesis) check(when string) {
 			}
 		}
 		shown := visible(state)
+		for i, v := range shown {
+			if slices.Contains(shown[:i], v) {
+				c.t.Errorf("%s: %s shows %s twice: a retried write made a second sibling", when, key, v)
+				failed[key] = true
+			}
+		}
 		for v, k := range n.hist.keyOf {
 			if k == key && n.hist.acked[v] && !n.hist.covered[v] && !slices.Contains(shown, v) {
 				c.t.Errorf("%s: acknowledged write %s of %s is lost: %s holds %v", when, v, key, primaries[0], shown)
@@ -455,7 +574,7 @@ func (n *nemesis) check(when string) {
 				c.t.Errorf("%s: %s shows %q, which no client wrote to it", when, key, v)
 				failed[key] = true
 			}
-			if n.hist.coveredByAck[v] {
+			if n.hist.superseded(v) {
 				c.t.Errorf("%s: %s shows %s, which an acknowledged write superseded", when, key, v)
 				failed[key] = true
 			}
@@ -550,8 +669,7 @@ func (n *nemesis) reapUnderFault(round int, when string) {
 		c.isolate(victim)
 		fault = "isolate " + victim
 	case 2:
-		c.net.DropReplicate(coordinator, victim, true)
-		n.drops = append(n.drops, [2]string{coordinator, victim})
+		n.drop(coordinator, victim)
 		fault = fmt.Sprintf("drop replication %s→%s", coordinator, victim)
 		cut = false
 	}
@@ -575,7 +693,7 @@ func (n *nemesis) reapUnderFault(round int, when string) {
 			c.t.Fatalf("%s: %s reaped %s's tombstone while %s (%s) could not agree: it holds %+v\n%s", when, id, partial, victim, fault, state, n.trail(map[string]bool{partial: true}))
 		}
 		for _, v := range visible(state) {
-			if n.hist.coveredByAck[v] && id != victim {
+			if n.hist.superseded(v) && id != victim {
 				c.t.Fatalf("%s: %s shows %s of %s, which the delete superseded, with %s\n%s", when, id, v, partial, fault, n.trail(map[string]bool{partial: true}))
 			}
 		}
@@ -626,7 +744,7 @@ func (n *nemesis) deleteAt(at, key string, w int) {
 	for _, s := range state.Visible() {
 		seen = append(seen, string(s.Value))
 	}
-	if !n.write(ctx, node, key, "", state.Context(), seen, true, w) {
+	if !n.write(ctx, node, key, "", state.Context(), seen, true, replica.WriteOptions{W: w}) {
 		c.t.Fatalf("delete %s at %s with w=%d failed", key, at, w)
 	}
 }
