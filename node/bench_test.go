@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -47,6 +49,7 @@ func BenchmarkClusterMixed(b *testing.B) {
 			var next atomic.Uint64
 			b.SetParallelism(16) // 32 clients on 2 cores
 			b.ResetTimer()
+			countsStart := clusterCounts(b, endpoints)
 			cpuStart := processCPU(b)
 			start := time.Now()
 			b.RunParallel(func(pb *testing.PB) {
@@ -79,8 +82,41 @@ func BenchmarkClusterMixed(b *testing.B) {
 			// process) varies far less between runs on a shared machine
 			// than ops/s does, so it is what A/B comparisons should read.
 			b.ReportMetric(float64((processCPU(b)-cpuStart).Microseconds())/float64(b.N), "cpu-µs/op")
+			// Where the CPU goes on this machine: each fsync and each call
+			// to a peer costs a system call and wake-ups on both sides.
+			counts := clusterCounts(b, endpoints)
+			b.ReportMetric((counts.fsyncs-countsStart.fsyncs)/float64(b.N), "fsyncs/op")
+			b.ReportMetric((counts.calls-countsStart.calls)/float64(b.N), "peer-calls/op")
 		})
 	}
+}
+
+// counts are cluster-wide totals from every node's /metrics.
+type counts struct{ fsyncs, calls float64 }
+
+// clusterCounts sums the WAL fsyncs and the calls to peers of every node.
+func clusterCounts(b *testing.B, endpoints []string) counts {
+	b.Helper()
+	var c counts
+	for _, ep := range endpoints {
+		resp, err := http.Get(ep + "/metrics")
+		if err != nil {
+			b.Fatal(err)
+		}
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			name, value, _ := strings.Cut(sc.Text(), " ")
+			v, _ := strconv.ParseFloat(value, 64)
+			switch {
+			case name == "dynakv_storage_wal_sync_seconds_count":
+				c.fsyncs += v
+			case strings.HasPrefix(name, "dynakv_transport_entries_per_call_count"):
+				c.calls += v
+			}
+		}
+		resp.Body.Close()
+	}
+	return c
 }
 
 // processCPU is the user and system CPU time this process has used.
