@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"dynakv/api"
 	"dynakv/internal/singlenode"
+	"dynakv/versioning"
 )
 
 func TestPutThenGet(t *testing.T) {
@@ -240,7 +242,14 @@ func TestLevelsAndTimeout(t *testing.T) {
 func TestMalformedContextIs400(t *testing.T) {
 	a := newTestAPI(t, singlenode.Options{}, nil)
 	good := a.put("/kv/k", "v", "")
-	for _, bad := range []string{"not base64!", "AAAA", good[:len(good)-2]} {
+	ctx, err := versioning.DecodeContext(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A context with a valid checksum claiming more writes than any node
+	// makes (see versioning.MaxContextCounter).
+	forged := versioning.EncodeContext(versioning.Clock{{Actor: ctx[0].Actor, Counter: math.MaxUint64}})
+	for _, bad := range []string{"not base64!", "AAAA", good[:len(good)-2], forged} {
 		for _, method := range []string{http.MethodPut, http.MethodDelete} {
 			r := a.do(method, "/kv/k", strings.NewReader("w"), "X-Context", bad)
 			if msg := r.wantError(t, http.StatusBadRequest, "bad_request"); !strings.Contains(msg, "unchanged") {

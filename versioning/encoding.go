@@ -51,6 +51,21 @@ const (
 	maxClockEntries = 1 << 16
 )
 
+// MaxCounter is the largest counter a stored clock may hold, and
+// MaxContextCounter the largest a client's context may: the decoders refuse
+// larger ones. No node issues that many writes (a million a second for
+// 70,000 years). A context is the client's to forge, and without a bound
+// one at the top of uint64 would wrap NextCounterFloor's +1 to 0, so that
+// the actor's later writes to the key took dots the key's clock already
+// covers, and merges dropped them as superseded. A context may push a
+// node's sequence to its floor, at most MaxContextCounter+1, so the gap up
+// to MaxCounter is the writes the node can still make after that: every
+// state it stores stays decodable.
+const (
+	MaxCounter        = 1 << 62
+	MaxContextCounter = MaxCounter / 2
+)
+
 // ErrMalformed is wrapped by every decoding error.
 var ErrMalformed = errors.New("malformed")
 
@@ -118,7 +133,7 @@ func DecodeSet(buf []byte) (*Set, error) {
 	if v := d.byte(); d.err == nil && v != setFormatV1 {
 		return nil, fmt.Errorf("versioning: decode set: %w: unknown format version %d", ErrMalformed, v)
 	}
-	clock := d.clock()
+	clock := d.clock(MaxCounter)
 	n := d.count(6) // a sibling takes at least 6 bytes
 	s := &Set{Clock: clock, Siblings: make([]Sibling, 0, n)}
 	seen := make(map[Dot]bool)
@@ -169,7 +184,7 @@ func DecodeContext(s string) (Clock, error) {
 	if v := d.byte(); d.err == nil && v != contextFormatV1 {
 		return nil, fmt.Errorf("context has unknown format version %d: %w", v, ErrMalformed)
 	}
-	c := d.clock()
+	c := d.clock(MaxContextCounter)
 	d.end()
 	if d.err != nil {
 		return nil, fmt.Errorf("context: %w", d.err)
@@ -323,7 +338,8 @@ func (d *decoder) bytes() []byte {
 
 func (d *decoder) string() string { return string(d.bytes()) }
 
-func (d *decoder) clock() Clock {
+// clock reads a clock whose counters are at most maxCounter.
+func (d *decoder) clock(maxCounter uint64) Clock {
 	n := d.count(2)
 	if n > maxClockEntries {
 		d.fail("clock has %d entries, more than %d", n, maxClockEntries)
@@ -341,6 +357,8 @@ func (d *decoder) clock() Clock {
 			d.fail("actor name of %d bytes", len(actor))
 		case counter == 0:
 			d.fail("actor %q has counter 0", actor)
+		case counter > maxCounter:
+			d.fail("actor %q has counter %d, above %d: no node writes that much", actor, counter, maxCounter)
 		case i > 0 && string(c[i-1].Actor) >= string(actor):
 			d.fail("clock actors out of order or repeated at %q", actor)
 		}

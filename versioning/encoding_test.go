@@ -3,6 +3,7 @@ package versioning
 import (
 	"bytes"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 )
@@ -135,4 +136,37 @@ func FuzzDecodeContext(f *testing.F) {
 			t.Fatalf("re-encoding a decoded context changed it: %v, %v", again, err)
 		}
 	})
+}
+
+// A context is the client's to forge: one claiming a counter near the top
+// of uint64 would make NextCounterFloor wrap to 0, and every later write of
+// that actor to the key would take a dot its clock already covers, which a
+// merge drops as superseded. The decoders refuse such counters.
+func TestDecodersRefuseCountersAboveMaxCounter(t *testing.T) {
+	for _, counter := range []uint64{MaxContextCounter + 1, MaxCounter, math.MaxUint64} {
+		if _, err := DecodeContext(EncodeContext(Clock{{"a.1", counter}})); !errors.Is(err, ErrMalformed) {
+			t.Errorf("context with counter %d: err = %v, want ErrMalformed", counter, err)
+		}
+	}
+	for _, counter := range []uint64{MaxCounter + 1, math.MaxUint64} {
+		set := &Set{Clock: Clock{{"a.1", counter}}}
+		if _, err := DecodeSet(set.AppendBinary(nil)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("set with counter %d: err = %v, want ErrMalformed", counter, err)
+		}
+	}
+	highest := Clock{{"a.1", MaxContextCounter}}
+	c, err := DecodeContext(EncodeContext(highest))
+	if err != nil || !c.Equal(highest) {
+		t.Fatalf("context at MaxContextCounter: %v, %v; want it accepted", c, err)
+	}
+	// The highest context a client can send leaves a write's floor far
+	// below what stored states may hold.
+	floor := (*Set)(nil).NextCounterFloor(c, "a.1")
+	s, err := (*Set)(nil).Update(c, Event{Dot{"a.1", floor}, 1}, Sibling{Value: []byte("v")}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeSet(s.AppendBinary(nil)); err != nil || floor != MaxContextCounter+1 {
+		t.Errorf("a write at the highest context's floor %d: decoding it: %v", floor, err)
+	}
 }
