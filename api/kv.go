@@ -30,7 +30,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, notFound(key, false))
 		return
 	}
-	ctx := versioning.EncodeContext(state.Context())
+	ctx := versioning.EncodeKeyContext(key, state.Context())
 	w.Header().Set(headerContext, ctx)
 	visible := state.Visible()
 	switch {
@@ -57,7 +57,7 @@ func (h *handler) write(w http.ResponseWriter, r *http.Request, del bool) {
 		h.fail(w, r, err)
 		return
 	}
-	clock, err := parseContext(r.Header)
+	clock, err := parseContext(key, r.Header)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -77,7 +77,7 @@ func (h *handler) write(w http.ResponseWriter, r *http.Request, del bool) {
 		h.fail(w, r, err)
 		return
 	}
-	w.Header().Set(headerContext, versioning.EncodeContext(state.Context()))
+	w.Header().Set(headerContext, versioning.EncodeKeyContext(key, state.Context()))
 	w.WriteHeader(http.StatusNoContent)
 }
 

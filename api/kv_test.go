@@ -242,13 +242,13 @@ func TestLevelsAndTimeout(t *testing.T) {
 func TestMalformedContextIs400(t *testing.T) {
 	a := newTestAPI(t, singlenode.Options{}, nil)
 	good := a.put("/kv/k", "v", "")
-	ctx, err := versioning.DecodeContext(good)
+	ctx, err := versioning.DecodeKeyContext([]byte("k"), good)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A context with a valid checksum claiming more writes than any node
 	// makes (see versioning.MaxContextCounter).
-	forged := versioning.EncodeContext(versioning.Clock{{Actor: ctx[0].Actor, Counter: math.MaxUint64}})
+	forged := versioning.EncodeKeyContext([]byte("k"), versioning.Clock{{Actor: ctx[0].Actor, Counter: math.MaxUint64}})
 	for _, bad := range []string{"not base64!", "AAAA", good[:len(good)-2], forged} {
 		for _, method := range []string{http.MethodPut, http.MethodDelete} {
 			r := a.do(method, "/kv/k", strings.NewReader("w"), "X-Context", bad)
@@ -258,6 +258,31 @@ func TestMalformedContextIs400(t *testing.T) {
 		}
 	}
 	a.getOne("/kv/k", "v")
+}
+
+// A context covers every write its read saw of each node, and a node's
+// counters run across keys: another key's context would supersede versions
+// of this key that no read showed. Contexts are bound to their key.
+func TestAnotherKeysContextIs400(t *testing.T) {
+	a := newTestAPI(t, singlenode.Options{}, nil)
+	a.put("/kv/k", "v", "")
+	other := a.put("/kv/other", "x", "")
+	for _, method := range []string{http.MethodPut, http.MethodDelete} {
+		r := a.do(method, "/kv/k", strings.NewReader("w"), "X-Context", other)
+		if msg := r.wantError(t, http.StatusBadRequest, "bad_request"); !strings.Contains(msg, "another key") {
+			t.Errorf("%s of k with other's context: message %q does not say the context is another key's", method, msg)
+		}
+	}
+	a.getOne("/kv/k", "v")
+	// The context of a read of the key itself, and a context in the format
+	// of earlier releases (not bound to a key), are taken.
+	ctx := a.put("/kv/k", "v2", a.do(http.MethodGet, "/kv/k", nil).header.Get("X-Context"))
+	clock, err := versioning.DecodeKeyContext([]byte("k"), ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.put("/kv/k", "v3", versioning.EncodeContext(clock))
+	a.getOne("/kv/k", "v3")
 }
 
 func TestValueOverTheLimitIs413AndNotStored(t *testing.T) {

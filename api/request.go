@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -85,13 +86,17 @@ func (p levelParams) write() replica.WriteOptions {
 	return replica.WriteOptions{W: p.w, PW: p.pw, Timeout: p.timeout}
 }
 
-// parseContext decodes the X-Context header; absent means a blind write.
-func parseContext(h http.Header) (versioning.Clock, error) {
+// parseContext decodes the X-Context header of a write of key; absent means
+// a blind write.
+func parseContext(key []byte, h http.Header) (versioning.Clock, error) {
 	s := h.Get(headerContext)
 	if s == "" {
 		return nil, nil
 	}
-	c, err := versioning.DecodeContext(s)
+	c, err := versioning.DecodeKeyContext(key, s)
+	if errors.Is(err, versioning.ErrOtherKey) {
+		return nil, badRequest("header X-Context is from a read of another key, and would supersede versions of %q that read never saw; send the X-Context of a read of this key, or none for a blind write", key)
+	}
 	if err != nil {
 		return nil, badRequest("header X-Context is not a context this cluster issued (%v); send the X-Context of a read back unchanged, or none for a blind write", err)
 	}

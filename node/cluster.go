@@ -92,7 +92,7 @@ func (c *clusterView) Replicas(ctx context.Context, key []byte) api.ReplicasView
 			} else {
 				state, err = c.peers.Read(ctx, id, partition, key)
 			}
-			primary[i] = replicaView(id, "primary", state, err)
+			primary[i] = replicaView(key, id, "primary", state, err)
 		}()
 	}
 	for i, id := range fallbacks {
@@ -111,7 +111,7 @@ func (c *clusterView) Replicas(ctx context.Context, key []byte) api.ReplicasView
 				return
 			}
 			for _, target := range slices.Sorted(maps.Keys(held)) {
-				v := replicaView(id, "fallback", held[target], nil)
+				v := replicaView(key, id, "fallback", held[target], nil)
 				v.HintFor = target
 				mu.Lock()
 				fallback[i] = append(fallback[i], v)
@@ -127,14 +127,14 @@ func (c *clusterView) Replicas(ctx context.Context, key []byte) api.ReplicasView
 	return view
 }
 
-func replicaView(id, role string, state *versioning.Set, err error) api.ReplicaView {
+func replicaView(key []byte, id, role string, state *versioning.Set, err error) api.ReplicaView {
 	v := api.ReplicaView{Node: id, Role: role, Siblings: []api.SiblingBody{}}
 	switch {
 	case err == nil && state.IsEmpty():
 		v.Status = "not_found"
 	case err == nil:
 		v.Status = "ok"
-		v.Context = versioning.EncodeContext(state.Context())
+		v.Context = versioning.EncodeKeyContext(key, state.Context())
 		for _, s := range state.Siblings {
 			value := s.Value
 			if value == nil {

@@ -37,7 +37,12 @@
 // incarnation of its data folder (NewActor), and the coordinator draws
 // counters from a sequence that never goes backwards (storage.NextSequence),
 // at least one above anything the key's clock or the client's context already
-// holds for that actor (NextCounterFloor).
+// holds for that actor (NextCounterFloor). Because a node's counters run
+// across all its keys, a context means something only for the key whose
+// read produced it: the one a client gets (EncodeKeyContext) carries a
+// checksum of that key, and DecodeKeyContext refuses it for another. The
+// decoders also bound every counter (MaxCounter, MaxContextCounter), so a
+// forged context cannot wrap the floor.
 //
 // The package never does I/O, never reads the wall clock (timestamps are
 // passed in) and never decides placement or quorum.

@@ -39,7 +39,8 @@ import (
 // than a context that silently covers the wrong writes.
 const (
 	setFormatV1     = 1
-	contextFormatV1 = 1
+	contextFormatV1 = 1 // clock, then a CRC-32C of what precedes it
+	contextFormatV2 = 2 // clock, the key's CRC-32C, then a CRC-32C of what precedes it
 	flagDeleted     = 1
 )
 
@@ -151,8 +152,9 @@ func DecodeSet(buf []byte) (*Set, error) {
 	return s, nil
 }
 
-// EncodeContext returns the wire form of a context: base64url, no padding.
-// The empty clock encodes as "" (a blind write carries no context).
+// EncodeContext returns the wire form of a context between nodes
+// (format 1): base64url, no padding. The empty clock encodes as "" (a blind
+// write carries no context). Clients get EncodeKeyContext's form.
 func EncodeContext(c Clock) string {
 	if len(c) == 0 {
 		return ""
@@ -162,9 +164,41 @@ func EncodeContext(c Clock) string {
 	return base64.RawURLEncoding.EncodeToString(buf)
 }
 
-// DecodeContext parses a context a client sent back. It never panics; an
-// error says what is wrong in words fit for a 400 answer.
+// EncodeKeyContext returns the wire form of a context handed to a client
+// for key (format 2): like EncodeContext's, bound to the key by a checksum
+// of it, so that DecodeKeyContext refuses it with a write of another key.
+// A context covers every write its read saw of each node, whose counters
+// run across all keys: another key's context would supersede siblings of
+// this key that the client never saw.
+func EncodeKeyContext(key []byte, c Clock) string {
+	if len(c) == 0 {
+		return ""
+	}
+	buf := appendClock([]byte{contextFormatV2}, c)
+	buf = binary.BigEndian.AppendUint32(buf, crc32.Checksum(key, castagnoli))
+	buf = binary.BigEndian.AppendUint32(buf, crc32.Checksum(buf, castagnoli))
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+// ErrOtherKey is wrapped by DecodeKeyContext's error for a context issued
+// for another key.
+var ErrOtherKey = errors.New("the context is from a read of another key")
+
+// DecodeContext parses a context from another node (format 1). It never
+// panics; an error says what is wrong.
 func DecodeContext(s string) (Clock, error) {
+	return decodeContext(s, nil, false)
+}
+
+// DecodeKeyContext parses a context a client sent back with a write of key:
+// format 2 bound to key (else an error wrapping ErrOtherKey), or format 1,
+// unbound, as releases before format 2 handed out. It never panics; an error
+// says what is wrong in words fit for a 400 answer.
+func DecodeKeyContext(key []byte, s string) (Clock, error) {
+	return decodeContext(s, key, true)
+}
+
+func decodeContext(s string, key []byte, keyed bool) (Clock, error) {
 	s = strings.TrimRight(strings.TrimSpace(s), "=")
 	if s == "" {
 		return nil, nil
@@ -180,10 +214,18 @@ func DecodeContext(s string) (Clock, error) {
 	if crc32.Checksum(body, castagnoli) != sum {
 		return nil, fmt.Errorf("context checksum mismatch (truncated or altered): %w", ErrMalformed)
 	}
-	d := decoder{buf: body}
-	if v := d.byte(); d.err == nil && v != contextFormatV1 {
+	switch v := body[0]; {
+	case v == contextFormatV1:
+	case v == contextFormatV2 && keyed && len(body) >= 5:
+		keySum := binary.BigEndian.Uint32(body[len(body)-4:])
+		if crc32.Checksum(key, castagnoli) != keySum {
+			return nil, fmt.Errorf("%w: %w", ErrOtherKey, ErrMalformed)
+		}
+		body = body[:len(body)-4]
+	default:
 		return nil, fmt.Errorf("context has unknown format version %d: %w", v, ErrMalformed)
 	}
+	d := decoder{buf: body[1:]}
 	c := d.clock(MaxContextCounter)
 	d.end()
 	if d.err != nil {

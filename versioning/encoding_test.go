@@ -170,3 +170,46 @@ func TestDecodersRefuseCountersAboveMaxCounter(t *testing.T) {
 		t.Errorf("a write at the highest context's floor %d: decoding it: %v", floor, err)
 	}
 }
+
+func TestKeyContextIsBoundToItsKey(t *testing.T) {
+	c := sampleSet(t).Context()
+	enc := EncodeKeyContext([]byte("k"), c)
+	if got, err := DecodeKeyContext([]byte("k"), enc); err != nil || !got.Equal(c) {
+		t.Fatalf("round trip: %v, %v; want %v", got, err, c)
+	}
+	if _, err := DecodeKeyContext([]byte("other"), enc); !errors.Is(err, ErrOtherKey) || !errors.Is(err, ErrMalformed) {
+		t.Errorf("with another key: err = %v, want ErrOtherKey and ErrMalformed", err)
+	}
+	// Format 1, from earlier releases and from other nodes, binds no key.
+	if got, err := DecodeKeyContext([]byte("any"), EncodeContext(c)); err != nil || !got.Equal(c) {
+		t.Errorf("format 1 context: %v, %v; want %v", got, err, c)
+	}
+	// Between nodes only format 1 is spoken.
+	if _, err := DecodeContext(enc); !errors.Is(err, ErrMalformed) {
+		t.Errorf("DecodeContext of a key's context: err = %v, want ErrMalformed", err)
+	}
+	if EncodeKeyContext([]byte("k"), nil) != "" {
+		t.Error("the empty clock's key context is not empty")
+	}
+	flipped := []byte(enc)
+	flipped[len(flipped)/2] ^= 1
+	if _, err := DecodeKeyContext([]byte("k"), string(flipped)); !errors.Is(err, ErrMalformed) || errors.Is(err, ErrOtherKey) {
+		t.Errorf("altered: err = %v, want ErrMalformed and not ErrOtherKey", err)
+	}
+}
+
+func FuzzDecodeKeyContext(f *testing.F) {
+	f.Add("k", EncodeKeyContext([]byte("k"), sampleSet(f).Context()))
+	f.Add("k", EncodeContext(sampleSet(f).Context()))
+	f.Add("", "AgEDYS4xAQAAAAAAAAAA")
+	f.Fuzz(func(t *testing.T, key, s string) {
+		c, err := DecodeKeyContext([]byte(key), s)
+		if err != nil {
+			return
+		}
+		again, err := DecodeKeyContext([]byte(key), EncodeKeyContext([]byte(key), c))
+		if err != nil || !again.Equal(c) {
+			t.Fatalf("re-encoding a decoded context changed it: %v, %v", again, err)
+		}
+	})
+}
