@@ -54,6 +54,11 @@ type Config struct {
 
 	// MaxValueBytes bounds a PUT body; 0 means DefaultMaxValueBytes.
 	MaxValueBytes int64
+	// MaxInflightBytes bounds the bytes of PUT bodies held at once (see
+	// inflight.go): a PUT past it waits up to its timeout for room, then
+	// gets 503 overloaded. 0 means DefaultMaxInflightBytes; negative, no
+	// bound. It must be at least MaxValueBytes.
+	MaxInflightBytes int64
 	// DefaultTimeout is the coordinator wait for requests that name no
 	// timeout; 0 leaves it to the coordinator's own default.
 	DefaultTimeout time.Duration
@@ -96,9 +101,14 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.MaxTimeout == 0 {
 		cfg.MaxTimeout = DefaultMaxTimeout
 	}
+	if cfg.MaxInflightBytes == 0 {
+		cfg.MaxInflightBytes = max(DefaultMaxInflightBytes, cfg.MaxValueBytes)
+	}
 	switch {
 	case cfg.MaxValueBytes < 0:
 		return cfg, fmt.Errorf("api: Config.MaxValueBytes is %d, want a positive size", cfg.MaxValueBytes)
+	case cfg.MaxInflightBytes > 0 && cfg.MaxInflightBytes < cfg.MaxValueBytes:
+		return cfg, fmt.Errorf("api: Config.MaxInflightBytes %d is below MaxValueBytes %d: a value of the largest size could never be taken", cfg.MaxInflightBytes, cfg.MaxValueBytes)
 	case cfg.MaxTimeout < 0 || cfg.DefaultTimeout < 0:
 		return cfg, errors.New("api: Config timeouts must not be negative")
 	case cfg.DefaultTimeout > cfg.MaxTimeout:

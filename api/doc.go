@@ -19,6 +19,8 @@
 //	409 too_many_siblings   read the key and write with its context
 //	413 too_large           value over Config.MaxValueBytes
 //	503 unavailable         fewer live replicas than the level; nothing written
+//	503 overloaded          PUT bodies in flight past Config.MaxInflightBytes
+//	                        for the request's timeout; nothing written
 //	504 timeout             level not met in time; may be partly applied
 //	500 internal            anything else (details only in the server log)
 package api

@@ -25,6 +25,7 @@ type handler struct {
 	tracer      trace.Tracer // nil: tracing is off, and costs nothing per request
 	mux         *http.ServeMux
 	metrics     *httpMetrics
+	admission   *admission
 	keyPrefixes []string // literal path prefixes of "{key...}" routes
 }
 
@@ -38,7 +39,12 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{cfg: cfg, mux: http.NewServeMux(), metrics: m}
+	h := &handler{cfg: cfg, mux: http.NewServeMux(), metrics: m, admission: newAdmission(cfg.MaxInflightBytes)}
+	for _, c := range h.admission.collectors() {
+		if err := cfg.Registerer.Register(c); err != nil {
+			return nil, fmt.Errorf("api: register the in-flight gauges: %w", err)
+		}
+	}
 	if cfg.TracerProvider != nil {
 		h.tracer = cfg.TracerProvider.Tracer("dynakv/api")
 	}

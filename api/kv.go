@@ -64,6 +64,12 @@ func (h *handler) write(w http.ResponseWriter, r *http.Request, del bool) {
 	}
 	wr := replica.Write{Context: clock, Delete: del}
 	if !del {
+		release, err := h.admit(r, p)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		defer release()
 		// The whole value is read before anything is sent to replicas: a
 		// client that disconnects mid-upload has nothing written.
 		if wr.Value, err = h.readValue(w, r); err != nil {

@@ -146,3 +146,18 @@ func TestConfigRefusesNegativeSizesAndDurations(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigRefusesAnInflightBudgetBelowTheValueLimit(t *testing.T) {
+	cfg := node.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.MaxInflightBytes = cfg.MaxValueBytes - 1
+	n, err := node.Start(cfg)
+	if err == nil {
+		n.Close()
+		t.Fatal("start with --max-inflight-bytes below --max-value-bytes succeeded")
+	}
+	if !strings.Contains(err.Error(), "--max-inflight-bytes") || !strings.Contains(err.Error(), "never be taken") {
+		t.Errorf("refusal %q does not name the flag and say why", err)
+	}
+}

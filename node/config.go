@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"dynakv/antientropy"
+	"dynakv/api"
 	"dynakv/gossip"
 	"dynakv/hints"
 	"dynakv/ring"
@@ -46,10 +47,14 @@ type Config struct {
 	DefaultTimeout  time.Duration // --timeout: how long a coordinator waits when a request names no timeout
 	MaxTimeout      time.Duration // the largest timeout a request may ask for
 	MaxValueBytes   int64         // --max-value-bytes: larger values are refused with 413
-	MaxSiblings     int           // --max-siblings: a write that would add one more is refused with 409
-	WarnSiblings    int           // --warn-siblings: keys past this log a warning and count a metric
-	CacheBytes      int64         // --cache: pebble block cache
-	RowCacheBytes   int64         // --row-cache: recently read and written values; 0: none
+	// MaxInflightBytes (--max-inflight-bytes) bounds the bytes of PUT
+	// bodies held at once; past it a PUT waits up to its timeout, then gets
+	// 503 overloaded. At least MaxValueBytes; negative: no bound.
+	MaxInflightBytes int64
+	MaxSiblings      int   // --max-siblings: a write that would add one more is refused with 409
+	WarnSiblings     int   // --warn-siblings: keys past this log a warning and count a metric
+	CacheBytes       int64 // --cache: pebble block cache
+	RowCacheBytes    int64 // --row-cache: recently read and written values; 0: none
 
 	HintWindow   time.Duration // --hint-window: hints older than this are dropped (anti-entropy covers them)
 	MaxHintBytes int64         // --max-hint-bytes: a fallback keeps at most this much for one down node
@@ -113,29 +118,30 @@ const DefaultTransferRate = 100 << 20
 // its data in ./dynakv-data: what `dynakv serve` runs with no flags.
 func DefaultConfig() Config {
 	return Config{
-		ID:              "n1",
-		DataDir:         "dynakv-data",
-		HTTPAddr:        "127.0.0.1:8080",
-		GossipAddr:      "127.0.0.1:7946",
-		ClusterName:     gossip.DefaultClusterName,
-		Replicas:        3,
-		Partitions:      ring.DefaultPartitions,
-		Sync:            true,
-		SyncGroupWindow: storage.DefaultSyncGroupWindow,
-		DefaultTimeout:  2 * time.Second,
-		MaxTimeout:      time.Minute,
-		MaxValueBytes:   8 << 20,
-		MaxSiblings:     100,
-		WarnSiblings:    25,
-		CacheBytes:      storage.DefaultCacheBytes,
-		RowCacheBytes:   storage.DefaultRowCacheBytes,
-		HintWindow:      hints.DefaultConfig().Window,
-		MaxHintBytes:    hints.DefaultConfig().MaxPendingBytes,
-		HintRate:        hints.DefaultConfig().DeliveryRate,
-		AAEInterval:     antientropy.DefaultInterval,
-		AAERate:         antientropy.DefaultRate,
-		AAEScanRate:     antientropy.DefaultScanRate,
-		TombstoneGrace:  antientropy.DefaultTombstoneGrace,
+		ID:               "n1",
+		DataDir:          "dynakv-data",
+		HTTPAddr:         "127.0.0.1:8080",
+		GossipAddr:       "127.0.0.1:7946",
+		ClusterName:      gossip.DefaultClusterName,
+		Replicas:         3,
+		Partitions:       ring.DefaultPartitions,
+		Sync:             true,
+		SyncGroupWindow:  storage.DefaultSyncGroupWindow,
+		DefaultTimeout:   2 * time.Second,
+		MaxTimeout:       time.Minute,
+		MaxValueBytes:    8 << 20,
+		MaxInflightBytes: api.DefaultMaxInflightBytes,
+		MaxSiblings:      100,
+		WarnSiblings:     25,
+		CacheBytes:       storage.DefaultCacheBytes,
+		RowCacheBytes:    storage.DefaultRowCacheBytes,
+		HintWindow:       hints.DefaultConfig().Window,
+		MaxHintBytes:     hints.DefaultConfig().MaxPendingBytes,
+		HintRate:         hints.DefaultConfig().DeliveryRate,
+		AAEInterval:      antientropy.DefaultInterval,
+		AAERate:          antientropy.DefaultRate,
+		AAEScanRate:      antientropy.DefaultScanRate,
+		TombstoneGrace:   antientropy.DefaultTombstoneGrace,
 
 		DiskFailurePolicy: DiskFailureStop,
 		TransferRate:      DefaultTransferRate,
@@ -180,6 +186,8 @@ func (c *Config) validate() error {
 	}
 	if c.MaxValueBytes < 1 {
 		errs = append(errs, fmt.Errorf("--max-value-bytes is %d: use 1 or more", c.MaxValueBytes))
+	} else if c.MaxInflightBytes >= 0 && c.MaxInflightBytes < c.MaxValueBytes {
+		errs = append(errs, fmt.Errorf("--max-inflight-bytes %d is below --max-value-bytes %d: a value of the largest size could never be taken; raise it, or give a negative size for no bound", c.MaxInflightBytes, c.MaxValueBytes))
 	}
 	if c.MaxSiblings < 1 || c.WarnSiblings < 0 {
 		errs = append(errs, fmt.Errorf("--max-siblings %d must be at least 1 and --warn-siblings %d at least 0", c.MaxSiblings, c.WarnSiblings))

@@ -183,16 +183,17 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	})
 
 	handler, err := api.NewHandler(api.Config{
-		KV:             n.coordinator,
-		Routes:         n.routes(),
-		MaxValueBytes:  cfg.MaxValueBytes,
-		DefaultTimeout: cfg.DefaultTimeout,
-		MaxTimeout:     cfg.MaxTimeout,
-		Registerer:     reg,
-		Gatherer:       reg,
-		Logger:         n.logger,
-		TracerProvider: tp,
-		Health:         n.store.Err,
+		KV:               n.coordinator,
+		Routes:           n.routes(),
+		MaxValueBytes:    cfg.MaxValueBytes,
+		MaxInflightBytes: cfg.MaxInflightBytes,
+		DefaultTimeout:   cfg.DefaultTimeout,
+		MaxTimeout:       cfg.MaxTimeout,
+		Registerer:       reg,
+		Gatherer:         reg,
+		Logger:           n.logger,
+		TracerProvider:   tp,
+		Health:           n.store.Err,
 	})
 	if err != nil {
 		return nil, err

@@ -47,6 +47,7 @@ func newServeCmd() *cobra.Command {
 	f.DurationVar(&cfg.SyncGroupWindow, "sync-group-window", cfg.SyncGroupWindow, "least time between two fsyncs of the write-ahead log: writes meanwhile share the next one (0: sync each at once, lowest latency at light load)")
 	f.DurationVar(&cfg.DefaultTimeout, "timeout", cfg.DefaultTimeout, "how long a coordinator waits for replicas when a request names no timeout")
 	f.Int64Var(&cfg.MaxValueBytes, "max-value-bytes", cfg.MaxValueBytes, "largest value accepted; larger PUTs get 413")
+	f.Int64Var(&cfg.MaxInflightBytes, "max-inflight-bytes", cfg.MaxInflightBytes, "most bytes of PUT bodies held at once; past it a PUT waits up to its timeout, then gets 503 overloaded (negative: no bound)")
 	f.IntVar(&cfg.MaxSiblings, "max-siblings", cfg.MaxSiblings, "a write that would give a key more siblings than this is refused with 409")
 	f.IntVar(&cfg.WarnSiblings, "warn-siblings", cfg.WarnSiblings, "keys with more siblings than this log a warning and count in dynakv_sibling_warnings_total")
 	f.Int64Var(&cfg.CacheBytes, "cache", cfg.CacheBytes, "storage block cache in bytes")
