@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"dynakv/client"
 	"dynakv/gossip"
 	"dynakv/internal/testutil"
-	"dynakv/node"
 )
 
 // A node that lost its data folder comes back empty; POST /cluster/repair
@@ -109,55 +107,4 @@ func keysMissingOn(t *testing.T, c *testCluster, id string, n int) int {
 		}
 	}
 	return missing
-}
-
-// A tombstone grace within the hint window could let a late hint bring a
-// deleted value back: the node refuses to start with one.
-func TestConfigRefusesAGraceWithinTheHintWindow(t *testing.T) {
-	cfg := node.DefaultConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.HintWindow, cfg.TombstoneGrace = 3*time.Hour, time.Hour
-	_, err := node.Start(cfg)
-	if err == nil || !strings.Contains(err.Error(), "--tombstone-grace") || !strings.Contains(err.Error(), "--hint-window") {
-		t.Fatalf("start with --tombstone-grace 1h and --hint-window 3h: %v, want a refusal naming both flags", err)
-	}
-}
-
-// Negative sizes and timeouts are refused, each naming its own flag.
-func TestConfigRefusesNegativeSizesAndDurations(t *testing.T) {
-	for flag, set := range map[string]func(*node.Config){
-		"--cache":             func(c *node.Config) { c.CacheBytes = -1 },
-		"--row-cache":         func(c *node.Config) { c.RowCacheBytes = -1 },
-		"--join-timeout":      func(c *node.Config) { c.JoinTimeout = -time.Second },
-		"--sync-group-window": func(c *node.Config) { c.SyncGroupWindow = -time.Millisecond },
-	} {
-		cfg := node.DefaultConfig()
-		cfg.DataDir = t.TempDir()
-		cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-		set(&cfg)
-		n, err := node.Start(cfg)
-		if err == nil {
-			n.Close()
-			t.Fatalf("start with a negative %s succeeded", flag)
-		}
-		if !strings.Contains(err.Error(), flag+" -") {
-			t.Errorf("negative %s: %v, want a refusal naming it", flag, err)
-		}
-	}
-}
-
-func TestConfigRefusesAnInflightBudgetBelowTheValueLimit(t *testing.T) {
-	cfg := node.DefaultConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.MaxInflightBytes = cfg.MaxValueBytes - 1
-	n, err := node.Start(cfg)
-	if err == nil {
-		n.Close()
-		t.Fatal("start with --max-inflight-bytes below --max-value-bytes succeeded")
-	}
-	if !strings.Contains(err.Error(), "--max-inflight-bytes") || !strings.Contains(err.Error(), "never be taken") {
-		t.Errorf("refusal %q does not name the flag and say why", err)
-	}
 }

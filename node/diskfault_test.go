@@ -131,18 +131,3 @@ func TestAFailedDiskStopsTheNodeWithPolicyDie(t *testing.T) {
 	}
 	fail.Off()
 }
-
-func TestConfigRefusesAnUnknownDiskFailurePolicy(t *testing.T) {
-	cfg := node.DefaultConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.DiskFailurePolicy = "ignore"
-	n, err := node.Start(cfg)
-	if err == nil {
-		n.Close()
-		t.Fatal("started with --disk-failure-policy ignore")
-	}
-	if !strings.Contains(err.Error(), "--disk-failure-policy") || !strings.Contains(err.Error(), "die") {
-		t.Errorf("refusal %q does not name the flag and its values", err)
-	}
-}
