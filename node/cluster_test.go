@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -299,7 +298,7 @@ func TestAdvertisedAddressCarriesTheGossipPort(t *testing.T) {
 	cfg.ID = "adv"
 	cfg.DataDir = filepath.Join(c.dir, "adv")
 	cfg.HTTPAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.GossipAddr = freeLoopbackAddr(t)
+	cfg.GossipAddr = testutil.FreeLoopbackAddr(t)
 	cfg.Advertise = "127.0.0.1"
 	cfg.Join = []string{c.nodes["n1"].GossipAddr()}
 	c.start(cfg)
@@ -314,16 +313,6 @@ func TestAdvertisedAddressCarriesTheGossipPort(t *testing.T) {
 			t.Fatalf("the advertised gossip address is %s, want %s", m.GossipAddr, cfg.GossipAddr)
 		}
 	}
-}
-
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func testLogger() *slog.Logger {

@@ -46,20 +46,28 @@ func TestAFailedDiskStopsTheNodeAndLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 
 	fail.On()
-	// The first write to reach n3 fails there; quorum writes through the
-	// others are acknowledged all the same.
-	for i := range 10 {
+	// The first write to reach n3 fails there, and n3's store stops; quorum
+	// writes through the others are acknowledged all the same. The others
+	// wait until n3 has stopped: a write entering pebble's commit pipeline
+	// while the failed sync is being reported makes pebble fatal (a crash:
+	// fail-stop too, see storage/failure.go), which this process, holding
+	// the whole cluster, would not survive.
+	write := func(i int) {
 		key := fmt.Sprint("during-", i)
 		if err := c.put(c.ids()[i%2], key, key, "", client.Levels{W: "quorum"}); err != nil {
 			t.Fatalf("quorum write of %s with n3's disk failing: %v", key, err)
 		}
 		acked = append(acked, key)
 	}
+	write(0)
 	testutil.Eventually(t, 5*time.Second, "n3's /healthz to report its failed disk", func() bool {
 		err := c.clients["n3"].Health(ctx)
 		var e *client.Error
 		return errors.As(err, &e) && e.Status == http.StatusServiceUnavailable && strings.Contains(e.Message, "disk")
 	})
+	for i := 1; i < 10; i++ {
+		write(i)
+	}
 	// n3 stops gossiping: its peers see it dead (it stays in the ring) and
 	// stop sending it requests; it still answers for inspection.
 	c.waitStatus("n1", "n3", "dead")

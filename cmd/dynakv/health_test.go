@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"dynakv/internal/testutil"
 )
 
 func TestHealthIsQuietAndZeroOnALiveNode(t *testing.T) {
@@ -17,7 +19,7 @@ func TestHealthIsQuietAndZeroOnALiveNode(t *testing.T) {
 }
 
 func TestHealthFailsOnAClosedPort(t *testing.T) {
-	err := runFails(t, "health", "-e", freeAddr(t), "--timeout", "500ms")
+	err := runFails(t, "health", "-e", testutil.FreeLoopbackAddr(t), "--timeout", "500ms")
 	if !strings.Contains(err.Error(), "not healthy") {
 		t.Errorf("health of a closed port: %v, want not healthy", err)
 	}

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -40,30 +38,6 @@ type proc struct {
 	cmd  *exec.Cmd
 	logs *bytes.Buffer
 	http string
-}
-
-// freeAddr returns a loopback address whose port is free for both TCP and
-// UDP (gossip uses both). It picks from below the kernel's ephemeral range, so
-// the ports other tests bind with port 0 never take it while a process of
-// this test is restarting on it.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	for range 1000 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			continue
-		}
-		u, err := net.ListenPacket("udp", addr)
-		l.Close()
-		if err != nil {
-			continue
-		}
-		u.Close()
-		return addr
-	}
-	t.Fatal("no free port below the ephemeral range")
-	return ""
 }
 
 func startProcess(t *testing.T, args ...string) *proc {
@@ -119,9 +93,9 @@ func startProcesses(t *testing.T, prefix string, size int, extra ...string) []*p
 	t.Helper()
 	var nodes []*procNode
 	for i := range size {
-		n := &procNode{id: fmt.Sprintf("%s%d", prefix, i+1), http: freeAddr(t), gossip: freeAddr(t)}
+		n := &procNode{id: fmt.Sprintf("%s%d", prefix, i+1), http: testutil.FreeLoopbackAddr(t), gossip: testutil.FreeLoopbackAddr(t)}
 		n.args = []string{"serve", "--id", n.id, "--data", filepath.Join(t.TempDir(), n.id), "--http", n.http,
-			"--gossip", n.gossip, "--rpc", freeAddr(t), "--replicas", "3", "--log-level", "warn"}
+			"--gossip", n.gossip, "--rpc", testutil.FreeLoopbackAddr(t), "--replicas", "3", "--log-level", "warn"}
 		n.args = append(n.args, extra...)
 		if i > 0 {
 			n.args = append(n.args, "--join", nodes[0].gossip)
@@ -140,7 +114,7 @@ func TestKilledNodeKeepsEveryAcknowledgedWrite(t *testing.T) {
 		t.Skip("starts real processes")
 	}
 	data := t.TempDir()
-	addr := freeAddr(t)
+	addr := testutil.FreeLoopbackAddr(t)
 	args := []string{"serve", "--id", "crash1", "--data", data, "--http", addr, "--replicas", "1"}
 	p := startProcess(t, args...)
 
@@ -195,10 +169,10 @@ func TestServeRefusesAnotherNodesDataFolder(t *testing.T) {
 		t.Skip("starts real processes")
 	}
 	data := t.TempDir()
-	p := startProcess(t, "serve", "--id", "owner", "--data", data, "--http", freeAddr(t))
+	p := startProcess(t, "serve", "--id", "owner", "--data", data, "--http", testutil.FreeLoopbackAddr(t))
 	p.kill()
 	bin, _ := buildBinary()
-	out, err := exec.Command(bin, "serve", "--id", "intruder", "--data", data, "--http", freeAddr(t)).CombinedOutput()
+	out, err := exec.Command(bin, "serve", "--id", "intruder", "--data", data, "--http", testutil.FreeLoopbackAddr(t)).CombinedOutput()
 	if err == nil {
 		t.Fatalf("serve with another node's data folder succeeded:\n%s", out)
 	}
