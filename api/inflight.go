@@ -95,13 +95,11 @@ func overloaded(limit int64) *Error {
 	}
 }
 
-// admit reserves the bytes r's body announces, for a PUT about to read it.
+// admit reserves the bytes r's body announces, at most MaxValueBytes (the
+// caller refused more), for a PUT about to read it.
 func (h *handler) admit(r *http.Request, p levelParams) (release func(), err error) {
 	n := r.ContentLength
-	switch {
-	case n > h.cfg.MaxValueBytes:
-		return nil, tooLarge(h.cfg.MaxValueBytes)
-	case n < 0: // not announced (chunked): it may be as large as allowed
+	if n < 0 { // not announced (chunked): it may be as large as allowed
 		n = h.cfg.MaxValueBytes
 	}
 	wait := p.timeout

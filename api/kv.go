@@ -64,19 +64,15 @@ func (h *handler) write(w http.ResponseWriter, r *http.Request, del bool) {
 	}
 	wr := replica.Write{Context: clock, Delete: del}
 	if !del {
-		release, err := h.admit(r, p)
+		// The whole value is read before anything is sent to replicas: a
+		// client that disconnects mid-upload has nothing written.
+		value, release, err := h.readValue(w, r, p)
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
 		defer release()
-		// The whole value is read before anything is sent to replicas: a
-		// client that disconnects mid-upload has nothing written.
-		if wr.Value, err = h.readValue(w, r); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		wr.ContentType = contentType(r.Header)
+		wr.Value, wr.ContentType = value, contentType(r.Header)
 	}
 	state, err := h.cfg.KV.Put(r.Context(), key, wr, p.write())
 	if err != nil {
@@ -100,11 +96,16 @@ func (h *handler) parse(r *http.Request) ([]byte, levelParams, error) {
 	return key, p, nil
 }
 
-// readValue reads the whole request body, at most MaxValueBytes of it.
-func (h *handler) readValue(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// readValue reads the whole request body, at most MaxValueBytes of it,
+// once the bytes it announces are reserved from the in-flight budget (see
+// inflight.go); release gives them back when the write is done.
+func (h *handler) readValue(w http.ResponseWriter, r *http.Request, p levelParams) (value []byte, release func(), err error) {
 	limit := h.cfg.MaxValueBytes
 	if r.ContentLength > limit {
-		return nil, tooLarge(limit)
+		return nil, nil, tooLarge(limit)
+	}
+	if release, err = h.admit(r, p); err != nil {
+		return nil, nil, err
 	}
 	size := int64(0)
 	if r.ContentLength > 0 {
@@ -114,12 +115,13 @@ func (h *handler) readValue(w http.ResponseWriter, r *http.Request) ([]byte, err
 	// EOF without growing the buffer.
 	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		release()
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, tooLarge(limit)
+			return nil, nil, tooLarge(limit)
 		}
-		return nil, badRequest("could not read the whole value (%v); nothing was written, send it again", err)
+		return nil, nil, badRequest("could not read the whole value (%v); nothing was written, send it again", err)
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), release, nil
 }
 
 func tooLarge(limit int64) *Error {
