@@ -17,7 +17,9 @@
 //	404 not_found           never written, or deleted (then with X-Context)
 //	405 method not allowed, with Allow
 //	409 too_many_siblings   read the key and write with its context
-//	413 too_large           value over Config.MaxValueBytes
+//	413 too_large           value over Config.MaxValueBytes, or the key's
+//	                        siblings would hold more than the replica's
+//	                        object size limit
 //	503 unavailable         fewer live replicas than the level; nothing written
 //	503 overloaded          PUT bodies in flight past Config.MaxInflightBytes
 //	                        for the request's timeout; nothing written

@@ -92,6 +92,15 @@ func errorFor(err error) (*Error, bool) {
 			Message: "the key already has the most siblings allowed and this write would add one more; read the key and write with the X-Context of that read to resolve its siblings",
 		}, true
 	}
+	if tooLarge, ok := errors.AsType[*replica.ObjectTooLargeError](err); ok {
+		return &Error{
+			Status: http.StatusRequestEntityTooLarge,
+			Code:   "too_large",
+			Message: fmt.Sprintf("this write would leave the key's siblings holding %s of values together, over the limit of %s (%d bytes); nothing was written: read the key and write with the X-Context of that read to resolve its siblings",
+				humanBytes(tooLarge.Bytes), humanBytes(tooLarge.Limit), tooLarge.Limit),
+			Fields: map[string]any{"object_bytes": tooLarge.Bytes, "limit_bytes": tooLarge.Limit},
+		}, true
+	}
 	return nil, false
 }
 

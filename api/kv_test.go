@@ -326,6 +326,22 @@ func TestBodyThatFailsMidReadStoresNothing(t *testing.T) {
 	a.do(http.MethodGet, "/kv/k", nil).wantError(t, http.StatusNotFound, "not_found")
 }
 
+func TestObjectSizeLimitIs413UntilAWriteWithTheContext(t *testing.T) {
+	a := newTestAPI(t, singlenode.Options{MaxObject: 10}, nil)
+	a.put("/kv/k", "aaaaaa", "")
+	r := a.do(http.MethodPut, "/kv/k", strings.NewReader("bbbbbb"))
+	if msg := r.wantError(t, http.StatusRequestEntityTooLarge, "too_large"); !strings.Contains(msg, "write with the X-Context") {
+		t.Errorf("message %q does not say to write with the context", msg)
+	}
+	if body := r.json(t); body["object_bytes"] != float64(12) || body["limit_bytes"] != float64(10) {
+		t.Errorf("body %v, want object_bytes 12 and limit_bytes 10", body)
+	}
+	ctx := a.do(http.MethodGet, "/kv/k", nil).header.Get("X-Context")
+	a.getOne("/kv/k", "aaaaaa") // the refused write left nothing
+	a.put("/kv/k", "bbbbbbbbbb", ctx)
+	a.getOne("/kv/k", "bbbbbbbbbb")
+}
+
 func TestSiblingLimitIs409UntilAWriteWithTheContext(t *testing.T) {
 	a := newTestAPI(t, singlenode.Options{MaxSiblings: 2}, nil)
 	a.put("/kv/k", "one", "")

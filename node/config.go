@@ -51,10 +51,16 @@ type Config struct {
 	// bodies held at once; past it a PUT waits up to its timeout, then gets
 	// 503 overloaded. At least MaxValueBytes; negative: no bound.
 	MaxInflightBytes int64
-	MaxSiblings      int   // --max-siblings: a write that would add one more is refused with 409
-	WarnSiblings     int   // --warn-siblings: keys past this log a warning and count a metric
-	CacheBytes       int64 // --cache: pebble block cache
-	RowCacheBytes    int64 // --row-cache: recently read and written values; 0: none
+	MaxSiblings      int // --max-siblings: a write that would add one more is refused with 409
+	WarnSiblings     int // --warn-siblings: keys past this log a warning and count a metric
+	// MaxObjectBytes (--max-object-bytes) refuses with 413 a write that
+	// would leave a key's siblings holding more value bytes together than
+	// this; at least MaxValueBytes. WarnObjectBytes (--warn-object-bytes):
+	// keys past it log a warning and count a metric; 0: never.
+	MaxObjectBytes  int64
+	WarnObjectBytes int64
+	CacheBytes      int64 // --cache: pebble block cache
+	RowCacheBytes   int64 // --row-cache: recently read and written values; 0: none
 
 	HintWindow   time.Duration // --hint-window: hints older than this are dropped (anti-entropy covers them)
 	MaxHintBytes int64         // --max-hint-bytes: a fallback keeps at most this much for one down node
@@ -114,6 +120,15 @@ const (
 // requests (Cassandra's stream throughput cap plays the same role).
 const DefaultTransferRate = 100 << 20
 
+// The object size limits are Riak's (warn_object_size, max_object_size): a
+// key's siblings hold at most 50 MiB of values, about six values of the
+// largest size, so one GET never answers with more; past 5 MiB a key logs
+// a warning.
+const (
+	DefaultMaxObjectBytes  = 50 << 20
+	DefaultWarnObjectBytes = 5 << 20
+)
+
 // DefaultConfig returns the configuration of a single node on loopback with
 // its data in ./dynakv-data: what `dynakv serve` runs with no flags.
 func DefaultConfig() Config {
@@ -133,6 +148,8 @@ func DefaultConfig() Config {
 		MaxInflightBytes: api.DefaultMaxInflightBytes,
 		MaxSiblings:      100,
 		WarnSiblings:     25,
+		MaxObjectBytes:   DefaultMaxObjectBytes,
+		WarnObjectBytes:  DefaultWarnObjectBytes,
 		CacheBytes:       storage.DefaultCacheBytes,
 		RowCacheBytes:    storage.DefaultRowCacheBytes,
 		HintWindow:       hints.DefaultConfig().Window,
@@ -188,6 +205,9 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("--max-value-bytes is %d: use 1 or more", c.MaxValueBytes))
 	} else if c.MaxInflightBytes >= 0 && c.MaxInflightBytes < c.MaxValueBytes {
 		errs = append(errs, fmt.Errorf("--max-inflight-bytes %d is below --max-value-bytes %d: a value of the largest size could never be taken; raise it, or give a negative size for no bound", c.MaxInflightBytes, c.MaxValueBytes))
+	}
+	if c.MaxObjectBytes < c.MaxValueBytes || c.WarnObjectBytes < 0 {
+		errs = append(errs, fmt.Errorf("--max-object-bytes %d must be at least --max-value-bytes %d (else a value of the largest size could never be written) and --warn-object-bytes %d at least 0", c.MaxObjectBytes, c.MaxValueBytes, c.WarnObjectBytes))
 	}
 	if c.MaxSiblings < 1 || c.WarnSiblings < 0 {
 		errs = append(errs, fmt.Errorf("--max-siblings %d must be at least 1 and --warn-siblings %d at least 0", c.MaxSiblings, c.WarnSiblings))

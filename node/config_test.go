@@ -55,6 +55,12 @@ func TestConfigRefusesAnInflightBudgetBelowTheValueLimit(t *testing.T) {
 	}, "--max-inflight-bytes", "never be taken")
 }
 
+func TestConfigRefusesAnObjectLimitBelowTheValueLimit(t *testing.T) {
+	wantRefused(t, "--max-object-bytes below --max-value-bytes", func(c *node.Config) {
+		c.MaxObjectBytes = c.MaxValueBytes - 1
+	}, "--max-object-bytes", "could never be written")
+}
+
 func TestConfigRefusesAnUnknownDiskFailurePolicy(t *testing.T) {
 	wantRefused(t, "--disk-failure-policy ignore", func(c *node.Config) {
 		c.DiskFailurePolicy = "ignore"

@@ -127,11 +127,13 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.local = replica.NewLocal(replica.LocalConfig{
-		Store:        n.store,
-		MaxSiblings:  cfg.MaxSiblings,
-		WarnSiblings: cfg.WarnSiblings,
-		Logger:       n.logger,
-		Metrics:      metrics,
+		Store:           n.store,
+		MaxSiblings:     cfg.MaxSiblings,
+		WarnSiblings:    cfg.WarnSiblings,
+		MaxObjectBytes:  cfg.MaxObjectBytes,
+		WarnObjectBytes: cfg.WarnObjectBytes,
+		Logger:          n.logger,
+		Metrics:         metrics,
 		OnChange: func(partition uint32, key []byte, before, after *versioning.Set) {
 			trees.OnChange(partition, key, before, after)
 			n.changes.record(partition, key)

@@ -17,6 +17,22 @@ var ErrStorageFailed = storage.ErrFailed
 // sibling limit (it wraps versioning.ErrTooManySiblings).
 var ErrTooManySiblings = errors.New("too many siblings")
 
+// ObjectTooLargeError refuses a write that would leave a key's siblings
+// holding more value bytes together than the object size limit allows
+// (--max-object-bytes, as Riak's max_object_size), and more than before the
+// write: concurrent writes of large values would otherwise grow one key
+// without bound, and every read of it with them. A write with the context
+// of a read of the key (which supersedes what that read showed) shrinks
+// the object and is taken.
+type ObjectTooLargeError struct {
+	Bytes int64 // the key's value bytes had the write been taken
+	Limit int64
+}
+
+func (e *ObjectTooLargeError) Error() string {
+	return fmt.Sprintf("the write would leave the key's siblings holding %d bytes of values together, over the limit of %d", e.Bytes, e.Limit)
+}
+
 // UnavailableError means fewer replicas were reachable than the levels need,
 // found before anything was sent: nothing was written.
 type UnavailableError struct {

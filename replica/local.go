@@ -21,6 +21,8 @@ type Local struct {
 	actor        atomic.Pointer[versioning.Actor] // the actor of the node's current epoch
 	maxSiblings  int
 	warnSiblings int
+	maxObject    int64
+	warnObject   int64
 	now          func() time.Time
 	logger       *slog.Logger
 	metrics      *Metrics
@@ -40,11 +42,17 @@ type ChangeFunc func(partition uint32, key []byte, before, after *versioning.Set
 // LocalConfig configures a Local replica.
 type LocalConfig struct {
 	Store        *storage.Store
-	MaxSiblings  int              // refuse writes that would grow a key past this; 0: no limit
-	WarnSiblings int              // log and count keys that grow past this; 0: never
-	Now          func() time.Time // the wall clock, for sibling timestamps; nil: time.Now
-	Logger       *slog.Logger
-	Metrics      *Metrics // nil: not counted
+	MaxSiblings  int // refuse writes that would grow a key past this; 0: no limit
+	WarnSiblings int // log and count keys that grow past this; 0: never
+	// MaxObjectBytes refuses, with *ObjectTooLargeError, a client write
+	// that would leave a key's siblings holding more value bytes than this
+	// (and more than before); 0: no limit. WarnObjectBytes logs and counts
+	// keys past it; 0: never. Merges never refuse, as with siblings.
+	MaxObjectBytes  int64
+	WarnObjectBytes int64
+	Now             func() time.Time // the wall clock, for sibling timestamps; nil: time.Now
+	Logger          *slog.Logger
+	Metrics         *Metrics // nil: not counted
 	// OnChange, if set, is told of every change (anti-entropy keeps its
 	// hash trees current with it).
 	OnChange ChangeFunc
@@ -62,6 +70,8 @@ func NewLocal(cfg LocalConfig) *Local {
 		store:        cfg.Store,
 		maxSiblings:  cfg.MaxSiblings,
 		warnSiblings: cfg.WarnSiblings,
+		maxObject:    cfg.MaxObjectBytes,
+		warnObject:   cfg.WarnObjectBytes,
 		now:          cfg.Now,
 		logger:       cfg.Logger,
 		metrics:      cfg.Metrics,
@@ -169,6 +179,9 @@ func (l *Local) CoordinateNoSyncWait(partition uint32, key []byte, w Write) (sta
 		if err != nil {
 			return nil, false, err
 		}
+		if size := updated.ValueBytes(); l.maxObject > 0 && size > l.maxObject && size > cur.ValueBytes() {
+			return nil, false, &ObjectTooLargeError{Bytes: size, Limit: l.maxObject}
+		}
 		before = cur
 		return updated.AppendBinary(nil), true, nil
 	})
@@ -179,7 +192,7 @@ func (l *Local) CoordinateNoSyncWait(partition uint32, key []byte, w Write) (sta
 		return nil, nil, fmt.Errorf("write %q: %w", key, err)
 	}
 	l.changed(partition, key, before, updated)
-	l.checkSiblings(key, updated)
+	l.checkSize(key, updated)
 	return updated, func() error {
 		if err := wait(); err != nil {
 			return fmt.Errorf("write %q: %w", key, err)
@@ -220,7 +233,7 @@ func (l *Local) Merge(partition uint32, key []byte, in *versioning.Set) (*versio
 	if changed {
 		l.changed(partition, key, before, merged)
 	}
-	l.checkSiblings(key, merged)
+	l.checkSize(key, merged)
 	return merged, nil
 }
 
@@ -268,7 +281,7 @@ func (l *Local) MergeBatch(entries []KeyState) error {
 			l.changed(entries[i].Partition, entries[i].Key, o.before, o.after)
 		}
 		if o.after != nil {
-			l.checkSiblings(entries[i].Key, o.after)
+			l.checkSize(entries[i].Key, o.after)
 		}
 	}
 	return nil
@@ -319,13 +332,22 @@ func (l *Local) changed(partition uint32, key []byte, before, after *versioning.
 	}
 }
 
-func (l *Local) checkSiblings(key []byte, s *versioning.Set) {
-	if s == nil || l.warnSiblings <= 0 || len(s.Siblings) <= l.warnSiblings {
+// checkSize logs and counts a key stored with more siblings, or more value
+// bytes, than the warning thresholds.
+func (l *Local) checkSize(key []byte, s *versioning.Set) {
+	if s == nil {
 		return
 	}
-	l.logger.Warn("key has many siblings; read it and write with its context to resolve them",
-		"key", string(key), "siblings", len(s.Siblings), "warn_at", l.warnSiblings, "limit", l.maxSiblings)
-	l.metrics.siblingWarning()
+	if l.warnSiblings > 0 && len(s.Siblings) > l.warnSiblings {
+		l.logger.Warn("key has many siblings; read it and write with its context to resolve them",
+			"key", string(key), "siblings", len(s.Siblings), "warn_at", l.warnSiblings, "limit", l.maxSiblings)
+		l.metrics.siblingWarning()
+	}
+	if size := s.ValueBytes(); l.warnObject > 0 && size > l.warnObject {
+		l.logger.Warn("key's siblings hold many bytes; read it and write with its context to resolve them",
+			"key", string(key), "bytes", size, "siblings", len(s.Siblings), "warn_at", l.warnObject, "limit", l.maxObject)
+		l.metrics.objectSizeWarning()
+	}
 }
 
 func decodeStored(buf []byte, found bool) (*versioning.Set, error) {

@@ -1,11 +1,15 @@
 package replica
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"dynakv/storage"
 	"dynakv/versioning"
@@ -85,6 +89,98 @@ func TestLocalSiblingLimit(t *testing.T) {
 	}
 	if v := visible(resolved); len(v) != 1 || !v["resolved"] {
 		t.Fatalf("resolved = %v", v)
+	}
+}
+
+// A key's siblings hold at most MaxObjectBytes of values: a write that would
+// grow them past it is refused and changes nothing; a retry of a value
+// already there, a write with the key's context, and (once merges carried
+// the key past the limit) any write that shrinks it are taken.
+func TestLocalObjectSizeLimit(t *testing.T) {
+	st := openLocal(t, "n1", 0).store
+	l := NewLocal(LocalConfig{Store: st, MaxObjectBytes: 10, WarnObjectBytes: 8, Logger: slog.New(slog.DiscardHandler)})
+	key := []byte("big")
+	first, err := l.Coordinate(1, key, Write{Value: []byte("aaaaaa")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Coordinate(1, key, Write{Value: []byte("bbbbbb")})
+	tooLarge, ok := errors.AsType[*ObjectTooLargeError](err)
+	if !ok || tooLarge.Bytes != 12 || tooLarge.Limit != 10 {
+		t.Fatalf("a blind write to 12 bytes past a limit of 10: err = %v, want ObjectTooLargeError{12, 10}", err)
+	}
+	if cur, _ := l.Read(1, key); !cur.Equal(first) {
+		t.Fatalf("a refused write changed the key: %v", visible(cur))
+	}
+	retried, err := l.Coordinate(1, key, Write{Value: []byte("aaaaaa")})
+	if err != nil {
+		t.Fatalf("a retry of the stored value (no growth) was refused: %v", err)
+	}
+	if _, err := l.Coordinate(1, key, Write{Context: retried.Context(), Value: []byte("cccccccccc")}); err != nil {
+		t.Fatalf("a write with the key's context, at the limit, was refused: %v", err)
+	}
+
+	// Merges never refuse: another replica's concurrent write carries the
+	// key to 16 bytes. A write that supersedes only that one shrinks it.
+	other := openLocal(t, "n2", 0)
+	theirs, err := other.Coordinate(1, key, Write{Value: []byte("dddddd")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := l.Merge(1, key, theirs)
+	if err != nil || merged.ValueBytes() != 16 {
+		t.Fatalf("merge: %v, %d value bytes, want 16", err, merged.ValueBytes())
+	}
+	if _, err := l.Coordinate(1, key, Write{Context: theirs.Context(), Value: []byte("e")}); err != nil {
+		t.Fatalf("a write that shrinks an oversized key (16 to 11 bytes) was refused: %v", err)
+	}
+	if _, err := l.Coordinate(1, key, Write{Value: []byte("f")}); err == nil {
+		t.Fatal("a blind write growing an oversized key was taken")
+	}
+}
+
+// Keys past the warning thresholds log a line and count in
+// dynakv_sibling_warnings_total and dynakv_object_size_warnings_total.
+func TestLocalWarnsOfKeysWithManySiblingsOrBytes(t *testing.T) {
+	var log bytes.Buffer
+	reg := prometheus.NewRegistry()
+	l := NewLocal(LocalConfig{
+		Store: openLocal(t, "n1", 0).store, WarnSiblings: 2, WarnObjectBytes: 8,
+		Logger: slog.New(slog.NewTextHandler(&log, nil)), Metrics: NewMetrics(reg),
+	})
+	counts := func() (siblings, size float64) {
+		t.Helper()
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			switch f.GetName() {
+			case "dynakv_sibling_warnings_total":
+				siblings = f.GetMetric()[0].GetCounter().GetValue()
+			case "dynakv_object_size_warnings_total":
+				size = f.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		return siblings, size
+	}
+	key := []byte("k")
+	for _, v := range []string{"aaa", "bbb"} {
+		if _, err := l.Coordinate(1, key, Write{Value: []byte(v)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sib, size := counts(); sib != 0 || size != 0 || log.Len() != 0 {
+		t.Fatalf("2 siblings, 6 bytes, at thresholds 2 and 8: warnings %v/%v, log %q", sib, size, log.String())
+	}
+	if _, err := l.Coordinate(1, key, Write{Value: []byte("ccc")}); err != nil {
+		t.Fatal(err)
+	}
+	if sib, size := counts(); sib != 1 || size != 1 {
+		t.Fatalf("3 siblings, 9 bytes: sibling warnings %v, size warnings %v, want 1 and 1", sib, size)
+	}
+	if !strings.Contains(log.String(), "many siblings") || !strings.Contains(log.String(), "bytes=9") {
+		t.Fatalf("log %q does not warn of both", log.String())
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 // counts nothing, so tests need not build one.
 type Metrics struct {
 	siblingWarnings prometheus.Counter
+	sizeWarnings    prometheus.Counter
 	siblings        prometheus.Histogram
 	readRepairs     prometheus.Counter
 	requests        *prometheus.CounterVec
@@ -27,6 +28,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		siblingWarnings: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "dynakv_sibling_warnings_total",
 			Help: "Writes or merges that left a key with more siblings than the warning threshold.",
+		}),
+		sizeWarnings: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dynakv_object_size_warnings_total",
+			Help: "Writes or merges that left a key's siblings holding more value bytes than the warning threshold.",
 		}),
 		siblings: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "dynakv_read_siblings",
@@ -55,13 +60,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "dynakv_coordinator_forwards_total",
 		Help: "Writes this node forwarded to a primary of the key to coordinate.",
 	})
-	reg.MustRegister(m.siblingWarnings, m.siblings, m.readRepairs, m.requests, m.duration, m.peerCalls, m.forwards)
+	reg.MustRegister(m.siblingWarnings, m.sizeWarnings, m.siblings, m.readRepairs, m.requests, m.duration, m.peerCalls, m.forwards)
 	return m
 }
 
 func (m *Metrics) siblingWarning() {
 	if m != nil {
 		m.siblingWarnings.Inc()
+	}
+}
+
+func (m *Metrics) objectSizeWarning() {
+	if m != nil {
+		m.sizeWarnings.Inc()
 	}
 }
 
@@ -109,6 +120,8 @@ func resultOf(err error) string {
 		return "timeout"
 	case errors.Is(err, ErrTooManySiblings):
 		return "too_many_siblings"
+	case errors.As(err, new(*ObjectTooLargeError)):
+		return "too_large"
 	case IsUnreachable(err):
 		return "unreachable"
 	}

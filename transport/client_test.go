@@ -183,6 +183,12 @@ func TestTypedErrorsSurviveTheHop(t *testing.T) {
 				t.Errorf("got %v, want ErrTooManySiblings with the peer's message", got)
 			}
 		}},
+		{"object too large", fmt.Errorf("write %q: %w", "k", &replica.ObjectTooLargeError{Bytes: 60 << 20, Limit: 50 << 20}), func(t *testing.T, got error) {
+			e, ok := errors.AsType[*replica.ObjectTooLargeError](got)
+			if !ok || e.Bytes != 60<<20 || e.Limit != 50<<20 {
+				t.Errorf("got %v, want ObjectTooLargeError{60 MiB, 50 MiB}", got)
+			}
+		}},
 		{"other", errors.New("disk on fire"), func(t *testing.T, got error) {
 			if !strings.Contains(got.Error(), "disk on fire") {
 				t.Errorf("got %v, want the peer's message", got)

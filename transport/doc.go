@@ -15,10 +15,13 @@
 // What crosses a hop unchanged:
 //   - the caller's deadline and cancellation (gRPC propagates them);
 //   - the refusals a coordinator answers with: *replica.UnavailableError,
-//     *replica.TimeoutError and replica.ErrTooManySiblings are rebuilt on the
-//     caller's side, so a forwarded write fails exactly like a local one
-//     (match them with errors.As and errors.Is; the error is wrapped with the
-//     call that failed).
+//     *replica.TimeoutError, replica.ErrTooManySiblings and
+//     *replica.ObjectTooLargeError are rebuilt on the caller's side, so a
+//     forwarded write fails exactly like a local one (match them with
+//     errors.As and errors.Is; the error is wrapped with the call that
+//     failed). A peer of an older release that does not know a refusal's
+//     detail sends the message alone, which the caller sees as a
+//     RemoteError.
 //
 // A connection whose last attempt to reach its peer failed is replaced on
 // the next call, whose attempt that call waits for: a peer that restarted

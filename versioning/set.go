@@ -98,6 +98,20 @@ func (s *Set) NumVisible() int {
 	return n
 }
 
+// ValueBytes is the size of the values the set's siblings hold together:
+// what a read that shows every sibling sends, tombstones holding none. The
+// object size limits (replica's --max-object-bytes) bound it.
+func (s *Set) ValueBytes() int64 {
+	if s == nil {
+		return 0
+	}
+	var n int64
+	for i := range s.Siblings {
+		n += int64(len(s.Siblings[i].Value))
+	}
+	return n
+}
+
 // Deleted reports whether the key has history but every sibling is a
 // tombstone: a read answers "not found" and hands out the context.
 func (s *Set) Deleted() bool {

@@ -206,6 +206,21 @@ func TestSiblingLimit(t *testing.T) {
 	}
 }
 
+func TestValueBytesCountsEverySiblingButTombstones(t *testing.T) {
+	a, b := &node{actor: "a.1"}, &node{actor: "b.1"}
+	s := a.write(t, nil, nil, "12345")
+	s = Merge(s, b.write(t, nil, nil, "123"))
+	if got := s.ValueBytes(); got != 8 {
+		t.Fatalf("two siblings of 5 and 3 bytes: ValueBytes = %d, want 8", got)
+	}
+	if got := a.delete(t, s, s.Context()).ValueBytes(); got != 0 {
+		t.Fatalf("a tombstone: ValueBytes = %d, want 0", got)
+	}
+	if got := (*Set)(nil).ValueBytes(); got != 0 {
+		t.Fatalf("nil set: ValueBytes = %d", got)
+	}
+}
+
 func TestUpdateRefusesAStaleDot(t *testing.T) {
 	a := &node{actor: "a.1"}
 	s := a.write(t, nil, nil, "v")

@@ -50,6 +50,8 @@ func newServeCmd() *cobra.Command {
 	f.Int64Var(&cfg.MaxInflightBytes, "max-inflight-bytes", cfg.MaxInflightBytes, "most bytes of PUT bodies held at once; past it a PUT waits up to its timeout, then gets 503 overloaded (negative: no bound)")
 	f.IntVar(&cfg.MaxSiblings, "max-siblings", cfg.MaxSiblings, "a write that would give a key more siblings than this is refused with 409")
 	f.IntVar(&cfg.WarnSiblings, "warn-siblings", cfg.WarnSiblings, "keys with more siblings than this log a warning and count in dynakv_sibling_warnings_total")
+	f.Int64Var(&cfg.MaxObjectBytes, "max-object-bytes", cfg.MaxObjectBytes, "a write that would leave a key's siblings holding more value bytes than this is refused with 413")
+	f.Int64Var(&cfg.WarnObjectBytes, "warn-object-bytes", cfg.WarnObjectBytes, "keys whose siblings hold more value bytes than this log a warning and count in dynakv_object_size_warnings_total (0: never)")
 	f.Int64Var(&cfg.CacheBytes, "cache", cfg.CacheBytes, "storage block cache in bytes")
 	f.Int64Var(&cfg.RowCacheBytes, "row-cache", cfg.RowCacheBytes, "cache of recently read and written values in bytes, in front of the block cache (0: none)")
 	f.DurationVar(&cfg.HintWindow, "hint-window", cfg.HintWindow, "hints for a down node older than this are dropped (anti-entropy repairs those keys)")

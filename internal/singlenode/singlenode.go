@@ -20,6 +20,7 @@ const ID = "n1"
 // Options configures Start.
 type Options struct {
 	MaxSiblings int          // 0: 100, the server default
+	MaxObject   int64        // the object size limit; 0: none
 	Sync        bool         // fsync every write, as production nodes do
 	Logger      *slog.Logger // nil: discard
 }
@@ -53,10 +54,11 @@ func Start(tb testing.TB, opts Options) *Node {
 		}
 	})
 	local := replica.NewLocal(replica.LocalConfig{
-		Store:        st,
-		MaxSiblings:  opts.MaxSiblings,
-		WarnSiblings: min(25, opts.MaxSiblings),
-		Logger:       opts.Logger,
+		Store:          st,
+		MaxSiblings:    opts.MaxSiblings,
+		WarnSiblings:   min(25, opts.MaxSiblings),
+		MaxObjectBytes: opts.MaxObject,
+		Logger:         opts.Logger,
 	})
 	c, err := replica.New(replica.Config{
 		Self:           ID,

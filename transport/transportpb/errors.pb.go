@@ -34,6 +34,7 @@ type ErrorDetail struct {
 	//	*ErrorDetail_Timeout
 	//	*ErrorDetail_TooManySiblings
 	//	*ErrorDetail_ProtocolMismatch
+	//	*ErrorDetail_ObjectTooLarge
 	Kind          isErrorDetail_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -112,6 +113,15 @@ func (x *ErrorDetail) GetProtocolMismatch() *ProtocolMismatch {
 	return nil
 }
 
+func (x *ErrorDetail) GetObjectTooLarge() *ObjectTooLarge {
+	if x != nil {
+		if x, ok := x.Kind.(*ErrorDetail_ObjectTooLarge); ok {
+			return x.ObjectTooLarge
+		}
+	}
+	return nil
+}
+
 type isErrorDetail_Kind interface {
 	isErrorDetail_Kind()
 }
@@ -132,6 +142,10 @@ type ErrorDetail_ProtocolMismatch struct {
 	ProtocolMismatch *ProtocolMismatch `protobuf:"bytes,4,opt,name=protocol_mismatch,json=protocolMismatch,proto3,oneof"`
 }
 
+type ErrorDetail_ObjectTooLarge struct {
+	ObjectTooLarge *ObjectTooLarge `protobuf:"bytes,5,opt,name=object_too_large,json=objectTooLarge,proto3,oneof"`
+}
+
 func (*ErrorDetail_Unavailable) isErrorDetail_Kind() {}
 
 func (*ErrorDetail_Timeout) isErrorDetail_Kind() {}
@@ -139,6 +153,8 @@ func (*ErrorDetail_Timeout) isErrorDetail_Kind() {}
 func (*ErrorDetail_TooManySiblings) isErrorDetail_Kind() {}
 
 func (*ErrorDetail_ProtocolMismatch) isErrorDetail_Kind() {}
+
+func (*ErrorDetail_ObjectTooLarge) isErrorDetail_Kind() {}
 
 // Unavailable mirrors replica.UnavailableError: fewer replicas were reachable
 // than the levels need; nothing was written.
@@ -324,6 +340,59 @@ func (*TooManySiblings) Descriptor() ([]byte, []int) {
 	return file_errors_proto_rawDescGZIP(), []int{3}
 }
 
+// ObjectTooLarge mirrors replica.ObjectTooLargeError.
+type ObjectTooLarge struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bytes         int64                  `protobuf:"varint,1,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	Limit         int64                  `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectTooLarge) Reset() {
+	*x = ObjectTooLarge{}
+	mi := &file_errors_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectTooLarge) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectTooLarge) ProtoMessage() {}
+
+func (x *ObjectTooLarge) ProtoReflect() protoreflect.Message {
+	mi := &file_errors_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectTooLarge.ProtoReflect.Descriptor instead.
+func (*ObjectTooLarge) Descriptor() ([]byte, []int) {
+	return file_errors_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ObjectTooLarge) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *ObjectTooLarge) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
 // ProtocolMismatch says the server does not speak the caller's protocol.
 type ProtocolMismatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -335,7 +404,7 @@ type ProtocolMismatch struct {
 
 func (x *ProtocolMismatch) Reset() {
 	*x = ProtocolMismatch{}
-	mi := &file_errors_proto_msgTypes[4]
+	mi := &file_errors_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -347,7 +416,7 @@ func (x *ProtocolMismatch) String() string {
 func (*ProtocolMismatch) ProtoMessage() {}
 
 func (x *ProtocolMismatch) ProtoReflect() protoreflect.Message {
-	mi := &file_errors_proto_msgTypes[4]
+	mi := &file_errors_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -360,7 +429,7 @@ func (x *ProtocolMismatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolMismatch.ProtoReflect.Descriptor instead.
 func (*ProtocolMismatch) Descriptor() ([]byte, []int) {
-	return file_errors_proto_rawDescGZIP(), []int{4}
+	return file_errors_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ProtocolMismatch) GetServerVersion() uint32 {
@@ -381,12 +450,13 @@ var File_errors_proto protoreflect.FileDescriptor
 
 const file_errors_proto_rawDesc = "" +
 	"\n" +
-	"\ferrors.proto\x12\x13dynakv.transport.v1\"\xbf\x02\n" +
+	"\ferrors.proto\x12\x13dynakv.transport.v1\"\x90\x03\n" +
 	"\vErrorDetail\x12D\n" +
 	"\vunavailable\x18\x01 \x01(\v2 .dynakv.transport.v1.UnavailableH\x00R\vunavailable\x128\n" +
 	"\atimeout\x18\x02 \x01(\v2\x1c.dynakv.transport.v1.TimeoutH\x00R\atimeout\x12R\n" +
 	"\x11too_many_siblings\x18\x03 \x01(\v2$.dynakv.transport.v1.TooManySiblingsH\x00R\x0ftooManySiblings\x12T\n" +
-	"\x11protocol_mismatch\x18\x04 \x01(\v2%.dynakv.transport.v1.ProtocolMismatchH\x00R\x10protocolMismatchB\x06\n" +
+	"\x11protocol_mismatch\x18\x04 \x01(\v2%.dynakv.transport.v1.ProtocolMismatchH\x00R\x10protocolMismatch\x12O\n" +
+	"\x10object_too_large\x18\x05 \x01(\v2#.dynakv.transport.v1.ObjectTooLargeH\x00R\x0eobjectTooLargeB\x06\n" +
 	"\x04kind\"\x9f\x01\n" +
 	"\vUnavailable\x12\x0e\n" +
 	"\x02op\x18\x01 \x01(\tR\x02op\x12\x16\n" +
@@ -399,7 +469,10 @@ const file_errors_proto_rawDesc = "" +
 	"\x06needed\x18\x02 \x01(\x03R\x06needed\x12\x14\n" +
 	"\x05acked\x18\x03 \x01(\x03R\x05acked\x12\x19\n" +
 	"\backed_by\x18\x04 \x03(\tR\aackedBy\"\x11\n" +
-	"\x0fTooManySiblings\"`\n" +
+	"\x0fTooManySiblings\"<\n" +
+	"\x0eObjectTooLarge\x12\x14\n" +
+	"\x05bytes\x18\x01 \x01(\x03R\x05bytes\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x03R\x05limit\"`\n" +
 	"\x10ProtocolMismatch\x12%\n" +
 	"\x0eserver_version\x18\x01 \x01(\rR\rserverVersion\x12%\n" +
 	"\x0eclient_version\x18\x02 \x01(\rR\rclientVersionB\x1eZ\x1cdynakv/transport/transportpbb\x06proto3"
@@ -416,24 +489,26 @@ func file_errors_proto_rawDescGZIP() []byte {
 	return file_errors_proto_rawDescData
 }
 
-var file_errors_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_errors_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_errors_proto_goTypes = []any{
 	(*ErrorDetail)(nil),      // 0: dynakv.transport.v1.ErrorDetail
 	(*Unavailable)(nil),      // 1: dynakv.transport.v1.Unavailable
 	(*Timeout)(nil),          // 2: dynakv.transport.v1.Timeout
 	(*TooManySiblings)(nil),  // 3: dynakv.transport.v1.TooManySiblings
-	(*ProtocolMismatch)(nil), // 4: dynakv.transport.v1.ProtocolMismatch
+	(*ObjectTooLarge)(nil),   // 4: dynakv.transport.v1.ObjectTooLarge
+	(*ProtocolMismatch)(nil), // 5: dynakv.transport.v1.ProtocolMismatch
 }
 var file_errors_proto_depIdxs = []int32{
 	1, // 0: dynakv.transport.v1.ErrorDetail.unavailable:type_name -> dynakv.transport.v1.Unavailable
 	2, // 1: dynakv.transport.v1.ErrorDetail.timeout:type_name -> dynakv.transport.v1.Timeout
 	3, // 2: dynakv.transport.v1.ErrorDetail.too_many_siblings:type_name -> dynakv.transport.v1.TooManySiblings
-	4, // 3: dynakv.transport.v1.ErrorDetail.protocol_mismatch:type_name -> dynakv.transport.v1.ProtocolMismatch
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 3: dynakv.transport.v1.ErrorDetail.protocol_mismatch:type_name -> dynakv.transport.v1.ProtocolMismatch
+	4, // 4: dynakv.transport.v1.ErrorDetail.object_too_large:type_name -> dynakv.transport.v1.ObjectTooLarge
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_errors_proto_init() }
@@ -446,6 +521,7 @@ func file_errors_proto_init() {
 		(*ErrorDetail_Timeout)(nil),
 		(*ErrorDetail_TooManySiblings)(nil),
 		(*ErrorDetail_ProtocolMismatch)(nil),
+		(*ErrorDetail_ObjectTooLarge)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -453,7 +529,7 @@ func file_errors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_errors_proto_rawDesc), len(file_errors_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -3,9 +3,9 @@
 // nodes turns a handler's error into the same error on the caller's side.
 //
 // Refusals the caller acts on (replica.UnavailableError, replica.TimeoutError,
-// replica.ErrTooManySiblings, a protocol mismatch) travel as a
-// transportpb.ErrorDetail in the status and are rebuilt as the same typed
-// errors. Any other handler error arrives as a RemoteError with the remote
+// replica.ErrTooManySiblings, replica.ObjectTooLargeError, a protocol
+// mismatch) travel as a transportpb.ErrorDetail in the status and are
+// rebuilt as the same typed errors. Any other handler error arrives as a RemoteError with the remote
 // message; it never means the peer was unreachable, since the peer answered.
 package rpcerr
 
@@ -54,6 +54,7 @@ func Encode(err error) error {
 	}
 	var ue *replica.UnavailableError
 	var te *replica.TimeoutError
+	var tl *replica.ObjectTooLargeError
 	switch {
 	case errors.As(err, &ue):
 		return withDetail(codes.FailedPrecondition, err, &transportpb.ErrorDetail{Kind: &transportpb.ErrorDetail_Unavailable{Unavailable: &transportpb.Unavailable{
@@ -66,6 +67,10 @@ func Encode(err error) error {
 		}}})
 	case errors.Is(err, replica.ErrTooManySiblings):
 		return withDetail(codes.ResourceExhausted, err, &transportpb.ErrorDetail{Kind: &transportpb.ErrorDetail_TooManySiblings{TooManySiblings: &transportpb.TooManySiblings{}}})
+	case errors.As(err, &tl):
+		return withDetail(codes.ResourceExhausted, err, &transportpb.ErrorDetail{Kind: &transportpb.ErrorDetail_ObjectTooLarge{ObjectTooLarge: &transportpb.ObjectTooLarge{
+			Bytes: tl.Bytes, Limit: tl.Limit,
+		}}})
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	case errors.Is(err, context.Canceled):
@@ -147,6 +152,8 @@ func rebuild(d *transportpb.ErrorDetail) []error {
 		return []error{&replica.TimeoutError{Op: t.Op, Needed: int(t.Needed), Acked: int(t.Acked), AckedBy: t.AckedBy}}
 	case *transportpb.ErrorDetail_TooManySiblings:
 		return []error{replica.ErrTooManySiblings, versioning.ErrTooManySiblings}
+	case *transportpb.ErrorDetail_ObjectTooLarge:
+		return []error{&replica.ObjectTooLargeError{Bytes: k.ObjectTooLarge.Bytes, Limit: k.ObjectTooLarge.Limit}}
 	case *transportpb.ErrorDetail_ProtocolMismatch:
 		return []error{ErrProtocolMismatch, replica.ErrUnreachable}
 	}
