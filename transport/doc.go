@@ -19,9 +19,8 @@
 //     *replica.ObjectTooLargeError are rebuilt on the caller's side, so a
 //     forwarded write fails exactly like a local one (match them with
 //     errors.As and errors.Is; the error is wrapped with the call that
-//     failed). A peer of an older release that does not know a refusal's
-//     detail sends the message alone, which the caller sees as a
-//     RemoteError.
+//     failed). A caller of an older release, which cannot read a newer
+//     refusal's detail, gets the peer's message as a plain RemoteError.
 //
 // A connection whose last attempt to reach its peer failed is replaced on
 // the next call, whose attempt that call waits for: a peer that restarted

@@ -26,6 +26,7 @@ func FuzzDecode(f *testing.F) {
 		{Kind: &transportpb.ErrorDetail_Unavailable{Unavailable: &transportpb.Unavailable{Op: "write", Needed: 2, Alive: 1}}},
 		{Kind: &transportpb.ErrorDetail_Timeout{Timeout: &transportpb.Timeout{Op: "read", Needed: 2, Acked: 1, AckedBy: []string{"n1"}}}},
 		{Kind: &transportpb.ErrorDetail_TooManySiblings{TooManySiblings: &transportpb.TooManySiblings{}}},
+		{Kind: &transportpb.ErrorDetail_ObjectTooLarge{ObjectTooLarge: &transportpb.ObjectTooLarge{Bytes: 60 << 20, Limit: 50 << 20}}},
 		{Kind: &transportpb.ErrorDetail_ProtocolMismatch{ProtocolMismatch: &transportpb.ProtocolMismatch{ServerVersion: 2, ClientVersion: 1}}},
 	} {
 		b, err := proto.Marshal(d)
