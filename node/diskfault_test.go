@@ -48,10 +48,7 @@ func TestAFailedDiskStopsTheNodeAndLosesNoAcknowledgedWrite(t *testing.T) {
 	fail.On()
 	// The first write to reach n3 fails there, and n3's store stops; quorum
 	// writes through the others are acknowledged all the same. The others
-	// wait until n3 has stopped: a write entering pebble's commit pipeline
-	// while the failed sync is being reported makes pebble fatal (a crash:
-	// fail-stop too, see storage/failure.go), which this process, holding
-	// the whole cluster, would not survive.
+	// are sent once n3 has stopped, so that each one's path is known.
 	write := func(i int) {
 		key := fmt.Sprint("during-", i)
 		if err := c.put(c.ids()[i%2], key, key, "", client.Levels{W: "quorum"}); err != nil {

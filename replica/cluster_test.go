@@ -48,6 +48,13 @@ func (l liveness) Alive(id string) bool {
 
 func newCluster(t *testing.T, size int) *cluster {
 	t.Helper()
+	return newClusterWith(t, size, nil)
+}
+
+// newClusterWith is newCluster with each node's storage options changed by
+// edit (nil: none).
+func newClusterWith(t *testing.T, size int, edit func(id string, o *storage.Options)) *cluster {
+	t.Helper()
 	c := &cluster{t: t, net: memnet.New(), nodes: map[string]*replica.Coordinator{}, locals: map[string]*replica.Local{},
 		hints: map[string]*hints.Manager{}, down: map[string]bool{}, groups: map[string]int{}}
 	for i := range size {
@@ -61,6 +68,9 @@ func newCluster(t *testing.T, size int) *cluster {
 		opts := storage.DefaultOptions(t.TempDir(), id)
 		opts.Sync = false
 		opts.Logger = quiet
+		if edit != nil {
+			edit(id, &opts)
+		}
 		st, err := storage.Open(opts)
 		if err != nil {
 			t.Fatal(err)

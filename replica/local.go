@@ -98,6 +98,10 @@ func (l *Local) Admit() (done func(), err error) {
 	return l.admit()
 }
 
+// Err returns nil while this node's storage works, and an error wrapping
+// ErrStorageFailed once a write to its disk failed.
+func (l *Local) Err() error { return l.store.Err() }
+
 // Actor is the actor this replica writes its dots as.
 func (l *Local) Actor() versioning.Actor { return *l.actor.Load() }
 

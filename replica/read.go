@@ -26,6 +26,13 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opts ReadOptions) (*v
 }
 
 func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*versioning.Set, error) {
+	if err := c.cfg.Local.Err(); err != nil {
+		// This node serves no data once its disk failed, even a read its
+		// peers alone could answer: a client is told to go elsewhere, at
+		// once and every time, rather than served depending on which
+		// reply comes first.
+		return nil, err
+	}
 	partition, primaries, _ := c.cfg.Placement.Locate(key)
 	alive := c.alive(primaries)
 	need := needed(opts.R, opts.PR)

@@ -41,6 +41,9 @@ func (c *Coordinator) CoordinateForwarded(ctx context.Context, key []byte, w Wri
 }
 
 func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOptions, mayForward bool) (*versioning.Set, error) {
+	if err := c.cfg.Local.Err(); err != nil {
+		return nil, err // no data through a node whose disk failed (see get)
+	}
 	partition, primaries, fallbacks := c.cfg.Placement.Locate(key)
 	targets := c.writeTargets(primaries, fallbacks)
 	need := needed(opts.W, opts.PW)

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-
-	"github.com/cockroachdb/pebble/v2"
 )
 
 // metaActorEpoch is the meta key of the node's actor epoch (8 bytes,
@@ -40,7 +38,7 @@ func (s *Store) NewActorEpoch() (uint64, error) {
 	s.epoch.mu.Lock()
 	defer s.epoch.mu.Unlock()
 	next := s.epoch.cur + 1
-	if err := s.failed.record(s.db.Set(metaKey(metaActorEpoch), binary.BigEndian.AppendUint64(nil, next), pebble.Sync)); err != nil {
+	if err := s.set(metaKey(metaActorEpoch), binary.BigEndian.AppendUint64(nil, next), true); err != nil {
 		return 0, fmt.Errorf("storage: persist actor epoch %d: %w", next, err)
 	}
 	s.epoch.cur = next

@@ -19,10 +19,13 @@ import (
 // write acknowledged before was synced, so a restart on a working disk
 // finds everything that was acknowledged.
 //
-// Pebble itself treats a WAL write that fails inside its commit pipeline
-// as fatal (pebbleLogger.Fatalf panics, stopping the process): a write
-// that had already entered the store when another one's sync failed can
-// end that way. That is fail-stop too, only less polite.
+// Every synced write waits for its sync through pebble's SyncWait, which
+// returns a failed sync as an error (commit.go); pebble's own Apply would
+// call it fatal instead. Pebble still ends the process in one case: each
+// time a memtable fills (about every 64 MiB written) it starts a new WAL
+// file, and when the disk refuses it, pebble panics with its locks held, a
+// runtime fatal error nothing can recover. That is fail-stop too, only
+// less polite.
 
 // failure is the first write failure, kept for the life of the Store.
 type failure struct {
@@ -59,7 +62,12 @@ func (s *Store) Err() error { return s.failed.get() }
 // WAL with a sync, which syncs everything before it; pebble's group commit
 // (and the sync group window) shares that sync with the other writes.
 func (s *Store) syncApplied() error {
-	return s.failed.record(s.db.LogData(nil, pebble.Sync))
+	b := s.db.NewBatch()
+	if err := b.LogData(nil, nil); err != nil {
+		b.Close()
+		return err
+	}
+	return s.commit(b, true)
 }
 
 // Failed is closed when a write to the disk fails; Err then says why. The

@@ -81,3 +81,51 @@ func TestAFailedDiskWriteStopsTheStoreAndKeepsAcknowledgedWrites(t *testing.T) {
 		})
 	}
 }
+
+// Every synced write of the store, not only Update and UpdateBatch, turns a
+// failed disk into the store's failure and an error: pebble makes a failed
+// sync that DB.Apply (or Set, Delete, LogData) waits for itself a fatal
+// error, which reached whichever goroutine wrote as a panic (a gRPC
+// handler's took the node's process down; an HTTP handler's was recovered
+// by net/http, leaving the store's locks held and the node wedged).
+func TestEverySyncedWriteReportsAFailedDiskAsAnError(t *testing.T) {
+	for name, write := range map[string]func(s *Store) error{
+		"sequence lease":  func(s *Store) error { _, err := s.NextSequence(1); return err },
+		"actor epoch":     func(s *Store) error { _, err := s.NewActorEpoch(); return err },
+		"record":          func(s *Store) error { return s.PutRecord("r", []byte("v")) },
+		"record deletion": func(s *Store) error { return s.DeleteRecord("r") },
+		"hint":            func(s *Store) error { _, err := s.PutHint("n2", []byte("hint")); return err },
+		"sync of applied writes": func(s *Store) error {
+			if err := s.enter(); err != nil {
+				return err
+			}
+			defer s.gate.exit()
+			return s.syncApplied()
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			fail := testutil.FailingWAL()
+			o := testOptions(t.TempDir(), "n1")
+			o.FS = errorfs.Wrap(vfs.Default, fail)
+			s, err := Open(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			fail.On()
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("the write panicked: %v", p)
+					}
+				}()
+				if err := write(s); err == nil {
+					t.Fatal("a write whose WAL write failed returned no error")
+				}
+			}()
+			if err := s.Err(); !errors.Is(err, ErrFailed) {
+				t.Fatalf("Err after the failed write = %v, want ErrFailed", err)
+			}
+		})
+	}
+}

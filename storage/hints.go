@@ -104,7 +104,7 @@ func (s *Store) PutHint(target string, rec []byte) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("storage: put hint for %q: sequence: %w", target, err)
 	}
-	if err := s.failed.record(s.db.Set(hintKey(target, seq), rec, s.wo)); err != nil {
+	if err := s.set(hintKey(target, seq), rec, s.wo.Sync); err != nil {
 		return 0, fmt.Errorf("storage: put hint %d for %q: %w", seq, target, err)
 	}
 	return seq, nil
@@ -185,13 +185,13 @@ func (s *Store) DeleteHints(target string, seqs []uint64) error {
 	}
 	defer s.gate.exit()
 	b := s.db.NewBatch()
-	defer b.Close()
 	for _, seq := range seqs {
 		if err := b.Delete(hintKey(target, seq), nil); err != nil {
+			b.Close()
 			return fmt.Errorf("storage: delete hint %d for %q: %w", seq, target, err)
 		}
 	}
-	if err := s.failed.record(b.Commit(pebble.NoSync)); err != nil {
+	if err := s.commit(b, false); err != nil {
 		return fmt.Errorf("storage: delete %d hints for %q: %w", len(seqs), target, err)
 	}
 	return nil

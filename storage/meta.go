@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/cockroachdb/pebble/v2"
 )
 
 // Records are small named values other packages keep beside the data (the
@@ -27,7 +25,7 @@ func (s *Store) PutRecord(name string, value []byte) error {
 		return err
 	}
 	defer s.gate.exit()
-	if err := s.failed.record(s.db.Set(metaKey(recordPrefix+name), value, pebble.Sync)); err != nil {
+	if err := s.set(metaKey(recordPrefix+name), value, true); err != nil {
 		return fmt.Errorf("storage: put record %q: %w", name, err)
 	}
 	return nil
@@ -59,7 +57,12 @@ func (s *Store) DeleteRecord(name string) error {
 		return err
 	}
 	defer s.gate.exit()
-	if err := s.failed.record(s.db.Delete(metaKey(recordPrefix+name), pebble.Sync)); err != nil {
+	b := s.db.NewBatch()
+	if err := b.Delete(metaKey(recordPrefix+name), nil); err != nil {
+		b.Close()
+		return fmt.Errorf("storage: delete record %q: %w", name, err)
+	}
+	if err := s.commit(b, true); err != nil {
 		return fmt.Errorf("storage: delete record %q: %w", name, err)
 	}
 	return nil

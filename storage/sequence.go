@@ -7,8 +7,6 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
-
-	"github.com/cockroachdb/pebble/v2"
 )
 
 // seqBlock is how many numbers one persisted lease covers. A restart skips
@@ -125,7 +123,7 @@ func (s *Store) loadSequence() (*seqLease, error) {
 		ceiling = binary.BigEndian.Uint64(v)
 	}
 	persist := func(c uint64) error {
-		if err := s.failed.record(s.db.Set(k, binary.BigEndian.AppendUint64(nil, c), pebble.Sync)); err != nil {
+		if err := s.set(k, binary.BigEndian.AppendUint64(nil, c), true); err != nil {
 			return fmt.Errorf("persist ceiling %d: %w", c, err)
 		}
 		return nil

@@ -134,7 +134,7 @@ func (s *Store) checkDataIdentity() error {
 	have, closer, err := s.db.Get(k)
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
-		if err := s.db.Set(k, want, pebble.Sync); err != nil {
+		if err := s.set(k, want, true); err != nil {
 			return fmt.Errorf("storage: record identity in %q: %w", s.dir, err)
 		}
 		return nil

@@ -85,11 +85,11 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 	if err == nil {
 		if s.wo.Sync {
 			pending.Add(1)
-			if err = s.failed.record(s.db.ApplyNoSyncWait(b, s.wo)); err != nil {
+			if err = s.apply(b, s.wo, true); err != nil {
 				pending.Add(-1)
 			}
 		} else {
-			err = s.failed.record(s.db.Apply(b, s.wo))
+			err = s.apply(b, s.wo, false)
 			b.Close()
 			b = nil
 		}
