@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,25 +47,29 @@ func TestAFailedDiskStopsTheNodeAndLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 
 	fail.On()
-	// The first write to reach n3 fails there, and n3's store stops; quorum
-	// writes through the others are acknowledged all the same. The others
-	// are sent once n3 has stopped, so that each one's path is known.
-	write := func(i int) {
-		key := fmt.Sprint("during-", i)
-		if err := c.put(c.ids()[i%2], key, key, "", client.Levels{W: "quorum"}); err != nil {
-			t.Fatalf("quorum write of %s with n3's disk failing: %v", key, err)
-		}
-		acked = append(acked, key)
+	// Concurrent quorum writes through n1 and n2: the first to reach n3 fails
+	// there and n3's store stops, the others reach it as it fails or after;
+	// n1 and n2 acknowledge every one all the same.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			key := fmt.Sprint("during-", i)
+			if err := c.put(c.ids()[i%2], key, key, "", client.Levels{W: "quorum"}); err != nil {
+				t.Errorf("quorum write of %s with n3's disk failing: %v", key, err)
+				return
+			}
+			mu.Lock()
+			acked = append(acked, key)
+			mu.Unlock()
+		})
 	}
-	write(0)
+	wg.Wait()
 	testutil.Eventually(t, 5*time.Second, "n3's /healthz to report its failed disk", func() bool {
 		err := c.clients["n3"].Health(ctx)
 		var e *client.Error
 		return errors.As(err, &e) && e.Status == http.StatusServiceUnavailable && strings.Contains(e.Message, "disk")
 	})
-	for i := 1; i < 10; i++ {
-		write(i)
-	}
 	// n3 stops gossiping: its peers see it dead (it stays in the ring) and
 	// stop sending it requests; it still answers for inspection.
 	c.waitStatus("n1", "n3", "dead")
