@@ -28,6 +28,15 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 	if err := s.enter(); err != nil {
 		return nil, nil, err
 	}
+	defer func() {
+		// A panic (a bug in fn, say) hands out no wait to leave the gate:
+		// leave it here, so that Close does not wait for this update
+		// forever after a caller (net/http, for one) recovered the panic.
+		if p := recover(); p != nil {
+			s.gate.exit()
+			panic(p)
+		}
+	}()
 	var b *pebble.Batch
 	var pending *atomic.Int32 // the key's stripe's unsynced writes
 	wait = func() error {

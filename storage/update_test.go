@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestUpdateCounterSameKey(t *testing.T) {
@@ -185,5 +186,37 @@ func TestValuesAreCopies(t *testing.T) {
 	put(t, s, 1, "k", "third")
 	if string(kept) != "value" {
 		t.Fatalf("old kept by fn changed to %q after a later write", kept)
+	}
+}
+
+// An UpdateFunc that panics leaves the store usable and closable: the
+// panic reaches the caller, the key's lock and the store's count of
+// operations in flight are given back, so a caller that recovers (net/http
+// does, per request) does not leave Close waiting forever.
+func TestAPanickingUpdateFuncLeavesTheStoreClosable(t *testing.T) {
+	s, err := Open(testOptions(t.TempDir(), "n1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the UpdateFunc's panic did not reach the caller")
+			}
+		}()
+		s.Update(1, []byte("k"), func([]byte, bool) ([]byte, bool, error) { panic("bug") })
+	}()
+	if _, err := s.Update(1, []byte("k"), func([]byte, bool) ([]byte, bool, error) { return []byte("v"), true, nil }); err != nil {
+		t.Fatalf("an update of the same key after the panic: %v", err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close still waits for the update that panicked")
 	}
 }
