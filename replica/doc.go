@@ -8,4 +8,11 @@
 // liveness of nodes, the replies that arrive. It never opens sockets itself
 // (peers are reached through the Transport interface, so tests plug in an
 // in-memory network with faults) and never interprets HTTP.
+//
+// Limits a client write must respect are checked where it is coordinated:
+// the sibling limit (ErrTooManySiblings) and the object size limit
+// (*ObjectTooLargeError). Merges of other replicas' states never refuse.
+// Once this node's own disk failed (ErrStorageFailed) the coordinator
+// refuses every read and write, even those its peers alone could serve:
+// a failed node serves no data, and says so the same way every time.
 package replica
