@@ -62,12 +62,7 @@ func (s *Store) Err() error { return s.failed.get() }
 // WAL with a sync, which syncs everything before it; pebble's group commit
 // (and the sync group window) shares that sync with the other writes.
 func (s *Store) syncApplied() error {
-	b := s.db.NewBatch()
-	if err := b.LogData(nil, nil); err != nil {
-		b.Close()
-		return err
-	}
-	return s.commit(b, true)
+	return s.write(true, func(b *pebble.Batch) error { return b.LogData(nil, nil) })
 }
 
 // Failed is closed when a write to the disk fails; Err then says why. The

@@ -184,14 +184,15 @@ func (s *Store) DeleteHints(target string, seqs []uint64) error {
 		return err
 	}
 	defer s.gate.exit()
-	b := s.db.NewBatch()
-	for _, seq := range seqs {
-		if err := b.Delete(hintKey(target, seq), nil); err != nil {
-			b.Close()
-			return fmt.Errorf("storage: delete hint %d for %q: %w", seq, target, err)
+	err := s.write(false, func(b *pebble.Batch) error {
+		for _, seq := range seqs {
+			if err := b.Delete(hintKey(target, seq), nil); err != nil {
+				return err
+			}
 		}
-	}
-	if err := s.commit(b, false); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("storage: delete %d hints for %q: %w", len(seqs), target, err)
 	}
 	return nil

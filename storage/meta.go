@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // Records are small named values other packages keep beside the data (the
@@ -57,12 +59,8 @@ func (s *Store) DeleteRecord(name string) error {
 		return err
 	}
 	defer s.gate.exit()
-	b := s.db.NewBatch()
-	if err := b.Delete(metaKey(recordPrefix+name), nil); err != nil {
-		b.Close()
-		return fmt.Errorf("storage: delete record %q: %w", name, err)
-	}
-	if err := s.commit(b, true); err != nil {
+	del := func(b *pebble.Batch) error { return b.Delete(metaKey(recordPrefix+name), nil) }
+	if err := s.write(true, del); err != nil {
 		return fmt.Errorf("storage: delete record %q: %w", name, err)
 	}
 	return nil

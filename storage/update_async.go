@@ -94,11 +94,11 @@ func (s *Store) UpdateNoSyncWait(partition uint32, key []byte, fn UpdateFunc) (v
 	if err == nil {
 		if s.wo.Sync {
 			pending.Add(1)
-			if err = s.apply(b, s.wo, true); err != nil {
+			if err = s.failed.record(s.db.ApplyNoSyncWait(b, s.wo)); err != nil {
 				pending.Add(-1)
 			}
 		} else {
-			err = s.apply(b, s.wo, false)
+			err = s.failed.record(s.db.Apply(b, s.wo))
 			b.Close()
 			b = nil
 		}

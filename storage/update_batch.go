@@ -96,14 +96,14 @@ func (s *Store) UpdateBatch(updates []BatchUpdate) ([][]byte, error) {
 		return values, nil
 	}
 	if !s.wo.Sync {
-		if err := s.apply(b, s.wo, false); err != nil {
+		if err := s.failed.record(s.db.Apply(b, s.wo)); err != nil {
 			return nil, fmt.Errorf("storage: apply a batch of %d updates: %w", len(updates), err)
 		}
 		s.writtenBatch(pending)
 		return values, nil
 	}
 	s.addUnsynced(stripes, 1)
-	if err := s.apply(b, s.wo, true); err != nil {
+	if err := s.failed.record(s.db.ApplyNoSyncWait(b, s.wo)); err != nil {
 		s.addUnsynced(stripes, -1)
 		return nil, fmt.Errorf("storage: apply a batch of %d updates: %w", len(updates), err)
 	}
