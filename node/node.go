@@ -39,6 +39,7 @@ type Node struct {
 	gossip      *gossip.Gossip
 	placement   *placement
 	coordinator *replica.Coordinator
+	lister      *replica.Lister // GET /keys
 	peers       *transport.Client
 	rpcServer   *transport.Server
 
@@ -171,6 +172,16 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Logger:         n.logger,
 		Metrics:        metrics,
 		TracerProvider: tp,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.lister, err = replica.NewLister(replica.ListerConfig{
+		Self:      cfg.ID,
+		Local:     n.local,
+		Placement: n.placement,
+		Liveness:  n.gossip,
+		Peers:     n.peers,
 	})
 	if err != nil {
 		return nil, err
@@ -344,6 +355,7 @@ func (n *Node) routes() []api.Route {
 	routes := api.ClusterRoutes((*clusterView)(n), n.logger)
 	routes = append(routes, api.StatusRoutes((*statusView)(n))...)
 	routes = append(routes, api.RepairRoutes((*repairView)(n), n.logger)...)
+	routes = append(routes, api.KeysRoute(n.lister, n.cfg.MaxTimeout, n.logger))
 	if n.cfg.Pprof {
 		routes = append(routes, pprofRoutes()...)
 	}

@@ -71,6 +71,14 @@ func (p *placement) Locate(key []byte) (uint32, []string, []string) {
 
 func (p *placement) Replicas() int { return p.ring().Replicas() }
 
+// Partitions and PreferenceList serve the key listing
+// (replica.PartitionPlacement).
+func (p *placement) Partitions() int { return p.ring().Partitions() }
+
+func (p *placement) PreferenceList(partition uint32) (primaries, fallbacks []string) {
+	return p.ring().PreferenceList(partition)
+}
+
 // PreviousOwners returns the nodes that were primaries of partition under
 // the previous ring and are not now (none once settled).
 func (p *placement) PreviousOwners(partition uint32) []string {

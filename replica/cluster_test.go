@@ -105,6 +105,10 @@ type placement struct{ r *ring.Ring }
 
 func (p placement) Locate(key []byte) (uint32, []string, []string) { return p.r.Locate(key) }
 func (p placement) Replicas() int                                  { return p.r.Replicas() }
+func (p placement) Partitions() int                                { return p.r.Partitions() }
+func (p placement) PreferenceList(partition uint32) ([]string, []string) {
+	return p.r.PreferenceList(partition)
+}
 
 func (c *cluster) kill(id string) {
 	c.mu.Lock()

@@ -15,4 +15,8 @@
 // Once this node's own disk failed (ErrStorageFailed) the coordinator
 // refuses every read and write, even those its peers alone could serve:
 // a failed node serves no data, and says so the same way every time.
+//
+// Lister pages through the keys of the whole cluster (GET /keys), reading
+// each partition from one reachable primary: a scan for operators and
+// tools, never part of a key's read or write path.
 package replica

@@ -134,3 +134,11 @@ func (p PeerService) ReapTombstones(ctx context.Context, entries []KeyState) ([]
 	}
 	return p.AntiEntropy.ReapTombstones(ctx, entries)
 }
+
+// ListKeys lists the keys this node holds in partition.
+func (p PeerService) ListKeys(_ context.Context, partition uint32, q ListQuery) (ListPage, error) {
+	if err := p.Local.Err(); err != nil {
+		return ListPage{}, err
+	}
+	return p.Local.ListKeys(partition, q)
+}

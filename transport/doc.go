@@ -33,8 +33,8 @@
 // context.DeadlineExceeded or context.Canceled when the caller's ctx ended
 // first; errors that wrap ErrUnimplemented when the peer runs an older
 // release without the call (StoreHint and HeldHints, then the anti-entropy
-// calls TreeHashes, TreeListing, ExchangeStates and ReapTombstones, were
-// added within protocol version 1). Any other error the peer's handler
+// calls TreeHashes, TreeListing, ExchangeStates and ReapTombstones, then
+// ListKeys, were added within protocol version 1). Any other error the peer's handler
 // returned arrives with the peer's message and never counts as unreachable.
 //
 // Every call carries ProtocolVersion in the "dynakv-protocol-version" gRPC

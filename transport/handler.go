@@ -49,4 +49,8 @@ type Handler interface {
 	// ReapTombstones deletes each key whose state still equals the entry's
 	// tombstones and returns, one per entry, whether it did.
 	ReapTombstones(ctx context.Context, entries []replica.KeyState) ([]bool, error)
+
+	// ListKeys lists the keys this node holds in partition, as q asks
+	// (replica.Local.ListKeys).
+	ListKeys(ctx context.Context, partition uint32, q replica.ListQuery) (replica.ListPage, error)
 }

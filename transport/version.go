@@ -29,6 +29,7 @@ import (
 //	   Later still, the same way: TreeHashes, TreeListing, ExchangeStates
 //	   and ReapTombstones, for anti-entropy; tree messages in package
 //	   merkle's own format-versioned encoding.
+//	   Later still: ListKeys, for GET /keys (replica.Lister).
 const ProtocolVersion uint32 = 1
 
 // versionHeader is the gRPC metadata key that carries the caller's protocol

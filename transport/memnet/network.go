@@ -21,6 +21,9 @@ const (
 	OpTreeListing    = "tree-listing"
 	OpExchangeStates = "exchange-states"
 	OpReapTombstones = "reap-tombstones"
+
+	// The key listing's call.
+	OpListKeys = "list-keys"
 )
 
 // Network is an in-memory network of nodes. The zero value is not usable:

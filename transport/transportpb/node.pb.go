@@ -1041,6 +1041,157 @@ func (x *TreeListingResponse) GetListing() []byte {
 	return nil
 }
 
+type ListKeysRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	// Only keys after this one; empty: from the partition's first key.
+	After []byte `protobuf:"bytes,2,opt,name=after,proto3" json:"after,omitempty"`
+	// Only keys that start with it; empty: every key.
+	Prefix []byte `protobuf:"bytes,3,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// At most this many keys (1..replica.MaxListLimit).
+	Limit uint32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	// Examine at most this many stored keys (1..replica.MaxListScan).
+	MaxScan       uint32 `protobuf:"varint,5,opt,name=max_scan,json=maxScan,proto3" json:"max_scan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListKeysRequest) Reset() {
+	*x = ListKeysRequest{}
+	mi := &file_node_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListKeysRequest) ProtoMessage() {}
+
+func (x *ListKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListKeysRequest) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListKeysRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ListKeysRequest) GetAfter() []byte {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+func (x *ListKeysRequest) GetPrefix() []byte {
+	if x != nil {
+		return x.Prefix
+	}
+	return nil
+}
+
+func (x *ListKeysRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListKeysRequest) GetMaxScan() uint32 {
+	if x != nil {
+		return x.MaxScan
+	}
+	return 0
+}
+
+type ListKeysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Keys  [][]byte               `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	// Every stored key after the request's after that could match was
+	// examined; otherwise last is the last key examined.
+	Done bool   `protobuf:"varint,2,opt,name=done,proto3" json:"done,omitempty"`
+	Last []byte `protobuf:"bytes,3,opt,name=last,proto3" json:"last,omitempty"`
+	// How many stored keys were examined.
+	Scanned       uint32 `protobuf:"varint,4,opt,name=scanned,proto3" json:"scanned,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListKeysResponse) Reset() {
+	*x = ListKeysResponse{}
+	mi := &file_node_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListKeysResponse) ProtoMessage() {}
+
+func (x *ListKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListKeysResponse) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListKeysResponse) GetKeys() [][]byte {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *ListKeysResponse) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *ListKeysResponse) GetLast() []byte {
+	if x != nil {
+		return x.Last
+	}
+	return nil
+}
+
+func (x *ListKeysResponse) GetScanned() uint32 {
+	if x != nil {
+		return x.Scanned
+	}
+	return 0
+}
+
 type ExchangeStatesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Keys of any partitions; an empty state only reads the key.
@@ -1051,7 +1202,7 @@ type ExchangeStatesRequest struct {
 
 func (x *ExchangeStatesRequest) Reset() {
 	*x = ExchangeStatesRequest{}
-	mi := &file_node_proto_msgTypes[20]
+	mi := &file_node_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1063,7 +1214,7 @@ func (x *ExchangeStatesRequest) String() string {
 func (*ExchangeStatesRequest) ProtoMessage() {}
 
 func (x *ExchangeStatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_node_proto_msgTypes[20]
+	mi := &file_node_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1076,7 +1227,7 @@ func (x *ExchangeStatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExchangeStatesRequest.ProtoReflect.Descriptor instead.
 func (*ExchangeStatesRequest) Descriptor() ([]byte, []int) {
-	return file_node_proto_rawDescGZIP(), []int{20}
+	return file_node_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ExchangeStatesRequest) GetEntries() []*KeyState {
@@ -1097,7 +1248,7 @@ type ExchangeStatesResponse struct {
 
 func (x *ExchangeStatesResponse) Reset() {
 	*x = ExchangeStatesResponse{}
-	mi := &file_node_proto_msgTypes[21]
+	mi := &file_node_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1109,7 +1260,7 @@ func (x *ExchangeStatesResponse) String() string {
 func (*ExchangeStatesResponse) ProtoMessage() {}
 
 func (x *ExchangeStatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_node_proto_msgTypes[21]
+	mi := &file_node_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1122,7 +1273,7 @@ func (x *ExchangeStatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExchangeStatesResponse.ProtoReflect.Descriptor instead.
 func (*ExchangeStatesResponse) Descriptor() ([]byte, []int) {
-	return file_node_proto_rawDescGZIP(), []int{21}
+	return file_node_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExchangeStatesResponse) GetEntries() []*KeyState {
@@ -1142,7 +1293,7 @@ type ReapTombstonesRequest struct {
 
 func (x *ReapTombstonesRequest) Reset() {
 	*x = ReapTombstonesRequest{}
-	mi := &file_node_proto_msgTypes[22]
+	mi := &file_node_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1154,7 +1305,7 @@ func (x *ReapTombstonesRequest) String() string {
 func (*ReapTombstonesRequest) ProtoMessage() {}
 
 func (x *ReapTombstonesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_node_proto_msgTypes[22]
+	mi := &file_node_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,7 +1318,7 @@ func (x *ReapTombstonesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapTombstonesRequest.ProtoReflect.Descriptor instead.
 func (*ReapTombstonesRequest) Descriptor() ([]byte, []int) {
-	return file_node_proto_rawDescGZIP(), []int{22}
+	return file_node_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReapTombstonesRequest) GetEntries() []*KeyState {
@@ -1187,7 +1338,7 @@ type ReapTombstonesResponse struct {
 
 func (x *ReapTombstonesResponse) Reset() {
 	*x = ReapTombstonesResponse{}
-	mi := &file_node_proto_msgTypes[23]
+	mi := &file_node_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1350,7 @@ func (x *ReapTombstonesResponse) String() string {
 func (*ReapTombstonesResponse) ProtoMessage() {}
 
 func (x *ReapTombstonesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_node_proto_msgTypes[23]
+	mi := &file_node_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1363,7 @@ func (x *ReapTombstonesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapTombstonesResponse.ProtoReflect.Descriptor instead.
 func (*ReapTombstonesResponse) Descriptor() ([]byte, []int) {
-	return file_node_proto_rawDescGZIP(), []int{23}
+	return file_node_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReapTombstonesResponse) GetReaped() []bool {
@@ -1279,7 +1430,18 @@ const file_node_proto_rawDesc = "" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x18\n" +
 	"\abuckets\x18\x02 \x01(\fR\abuckets\"/\n" +
 	"\x13TreeListingResponse\x12\x18\n" +
-	"\alisting\x18\x01 \x01(\fR\alisting\"P\n" +
+	"\alisting\x18\x01 \x01(\fR\alisting\"\x8e\x01\n" +
+	"\x0fListKeysRequest\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x14\n" +
+	"\x05after\x18\x02 \x01(\fR\x05after\x12\x16\n" +
+	"\x06prefix\x18\x03 \x01(\fR\x06prefix\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\x12\x19\n" +
+	"\bmax_scan\x18\x05 \x01(\rR\amaxScan\"h\n" +
+	"\x10ListKeysResponse\x12\x12\n" +
+	"\x04keys\x18\x01 \x03(\fR\x04keys\x12\x12\n" +
+	"\x04done\x18\x02 \x01(\bR\x04done\x12\x12\n" +
+	"\x04last\x18\x03 \x01(\fR\x04last\x12\x18\n" +
+	"\ascanned\x18\x04 \x01(\rR\ascanned\"P\n" +
 	"\x15ExchangeStatesRequest\x127\n" +
 	"\aentries\x18\x01 \x03(\v2\x1d.dynakv.transport.v1.KeyStateR\aentries\"Q\n" +
 	"\x16ExchangeStatesResponse\x127\n" +
@@ -1287,7 +1449,7 @@ const file_node_proto_rawDesc = "" +
 	"\x15ReapTombstonesRequest\x127\n" +
 	"\aentries\x18\x01 \x03(\v2\x1d.dynakv.transport.v1.KeyStateR\aentries\"0\n" +
 	"\x16ReapTombstonesResponse\x12\x16\n" +
-	"\x06reaped\x18\x01 \x03(\bR\x06reaped2\xa4\b\n" +
+	"\x06reaped\x18\x01 \x03(\bR\x06reaped2\xfd\b\n" +
 	"\x04Node\x12K\n" +
 	"\x04Read\x12 .dynakv.transport.v1.ReadRequest\x1a!.dynakv.transport.v1.ReadResponse\x12Z\n" +
 	"\tReplicate\x12%.dynakv.transport.v1.ReplicateRequest\x1a&.dynakv.transport.v1.ReplicateResponse\x12i\n" +
@@ -1301,7 +1463,8 @@ const file_node_proto_rawDesc = "" +
 	"TreeHashes\x12&.dynakv.transport.v1.TreeHashesRequest\x1a'.dynakv.transport.v1.TreeHashesResponse\x12`\n" +
 	"\vTreeListing\x12'.dynakv.transport.v1.TreeListingRequest\x1a(.dynakv.transport.v1.TreeListingResponse\x12i\n" +
 	"\x0eExchangeStates\x12*.dynakv.transport.v1.ExchangeStatesRequest\x1a+.dynakv.transport.v1.ExchangeStatesResponse\x12i\n" +
-	"\x0eReapTombstones\x12*.dynakv.transport.v1.ReapTombstonesRequest\x1a+.dynakv.transport.v1.ReapTombstonesResponseB\x1eZ\x1cdynakv/transport/transportpbb\x06proto3"
+	"\x0eReapTombstones\x12*.dynakv.transport.v1.ReapTombstonesRequest\x1a+.dynakv.transport.v1.ReapTombstonesResponse\x12W\n" +
+	"\bListKeys\x12$.dynakv.transport.v1.ListKeysRequest\x1a%.dynakv.transport.v1.ListKeysResponseB\x1eZ\x1cdynakv/transport/transportpbb\x06proto3"
 
 var (
 	file_node_proto_rawDescOnce sync.Once
@@ -1315,7 +1478,7 @@ func file_node_proto_rawDescGZIP() []byte {
 	return file_node_proto_rawDescData
 }
 
-var file_node_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_node_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_node_proto_goTypes = []any{
 	(*KeyState)(nil),               // 0: dynakv.transport.v1.KeyState
 	(*ReadRequest)(nil),            // 1: dynakv.transport.v1.ReadRequest
@@ -1337,18 +1500,20 @@ var file_node_proto_goTypes = []any{
 	(*TreeHashesResponse)(nil),     // 17: dynakv.transport.v1.TreeHashesResponse
 	(*TreeListingRequest)(nil),     // 18: dynakv.transport.v1.TreeListingRequest
 	(*TreeListingResponse)(nil),    // 19: dynakv.transport.v1.TreeListingResponse
-	(*ExchangeStatesRequest)(nil),  // 20: dynakv.transport.v1.ExchangeStatesRequest
-	(*ExchangeStatesResponse)(nil), // 21: dynakv.transport.v1.ExchangeStatesResponse
-	(*ReapTombstonesRequest)(nil),  // 22: dynakv.transport.v1.ReapTombstonesRequest
-	(*ReapTombstonesResponse)(nil), // 23: dynakv.transport.v1.ReapTombstonesResponse
-	(*durationpb.Duration)(nil),    // 24: google.protobuf.Duration
+	(*ListKeysRequest)(nil),        // 20: dynakv.transport.v1.ListKeysRequest
+	(*ListKeysResponse)(nil),       // 21: dynakv.transport.v1.ListKeysResponse
+	(*ExchangeStatesRequest)(nil),  // 22: dynakv.transport.v1.ExchangeStatesRequest
+	(*ExchangeStatesResponse)(nil), // 23: dynakv.transport.v1.ExchangeStatesResponse
+	(*ReapTombstonesRequest)(nil),  // 24: dynakv.transport.v1.ReapTombstonesRequest
+	(*ReapTombstonesResponse)(nil), // 25: dynakv.transport.v1.ReapTombstonesResponse
+	(*durationpb.Duration)(nil),    // 26: google.protobuf.Duration
 }
 var file_node_proto_depIdxs = []int32{
 	0,  // 0: dynakv.transport.v1.ReplicateRequest.entry:type_name -> dynakv.transport.v1.KeyState
 	0,  // 1: dynakv.transport.v1.ReplicateBatchRequest.entries:type_name -> dynakv.transport.v1.KeyState
 	0,  // 2: dynakv.transport.v1.ReadBatchRequest.entries:type_name -> dynakv.transport.v1.KeyState
 	0,  // 3: dynakv.transport.v1.ReadBatchResponse.entries:type_name -> dynakv.transport.v1.KeyState
-	24, // 4: dynakv.transport.v1.CoordinateRequest.timeout:type_name -> google.protobuf.Duration
+	26, // 4: dynakv.transport.v1.CoordinateRequest.timeout:type_name -> google.protobuf.Duration
 	0,  // 5: dynakv.transport.v1.StoreHintRequest.entry:type_name -> dynakv.transport.v1.KeyState
 	15, // 6: dynakv.transport.v1.HeldHintsResponse.hints:type_name -> dynakv.transport.v1.HeldHint
 	0,  // 7: dynakv.transport.v1.ExchangeStatesRequest.entries:type_name -> dynakv.transport.v1.KeyState
@@ -1363,21 +1528,23 @@ var file_node_proto_depIdxs = []int32{
 	13, // 16: dynakv.transport.v1.Node.HeldHints:input_type -> dynakv.transport.v1.HeldHintsRequest
 	16, // 17: dynakv.transport.v1.Node.TreeHashes:input_type -> dynakv.transport.v1.TreeHashesRequest
 	18, // 18: dynakv.transport.v1.Node.TreeListing:input_type -> dynakv.transport.v1.TreeListingRequest
-	20, // 19: dynakv.transport.v1.Node.ExchangeStates:input_type -> dynakv.transport.v1.ExchangeStatesRequest
-	22, // 20: dynakv.transport.v1.Node.ReapTombstones:input_type -> dynakv.transport.v1.ReapTombstonesRequest
-	2,  // 21: dynakv.transport.v1.Node.Read:output_type -> dynakv.transport.v1.ReadResponse
-	4,  // 22: dynakv.transport.v1.Node.Replicate:output_type -> dynakv.transport.v1.ReplicateResponse
-	6,  // 23: dynakv.transport.v1.Node.ReplicateBatch:output_type -> dynakv.transport.v1.ReplicateBatchResponse
-	8,  // 24: dynakv.transport.v1.Node.ReadBatch:output_type -> dynakv.transport.v1.ReadBatchResponse
-	10, // 25: dynakv.transport.v1.Node.Coordinate:output_type -> dynakv.transport.v1.CoordinateResponse
-	12, // 26: dynakv.transport.v1.Node.StoreHint:output_type -> dynakv.transport.v1.StoreHintResponse
-	14, // 27: dynakv.transport.v1.Node.HeldHints:output_type -> dynakv.transport.v1.HeldHintsResponse
-	17, // 28: dynakv.transport.v1.Node.TreeHashes:output_type -> dynakv.transport.v1.TreeHashesResponse
-	19, // 29: dynakv.transport.v1.Node.TreeListing:output_type -> dynakv.transport.v1.TreeListingResponse
-	21, // 30: dynakv.transport.v1.Node.ExchangeStates:output_type -> dynakv.transport.v1.ExchangeStatesResponse
-	23, // 31: dynakv.transport.v1.Node.ReapTombstones:output_type -> dynakv.transport.v1.ReapTombstonesResponse
-	21, // [21:32] is the sub-list for method output_type
-	10, // [10:21] is the sub-list for method input_type
+	22, // 19: dynakv.transport.v1.Node.ExchangeStates:input_type -> dynakv.transport.v1.ExchangeStatesRequest
+	24, // 20: dynakv.transport.v1.Node.ReapTombstones:input_type -> dynakv.transport.v1.ReapTombstonesRequest
+	20, // 21: dynakv.transport.v1.Node.ListKeys:input_type -> dynakv.transport.v1.ListKeysRequest
+	2,  // 22: dynakv.transport.v1.Node.Read:output_type -> dynakv.transport.v1.ReadResponse
+	4,  // 23: dynakv.transport.v1.Node.Replicate:output_type -> dynakv.transport.v1.ReplicateResponse
+	6,  // 24: dynakv.transport.v1.Node.ReplicateBatch:output_type -> dynakv.transport.v1.ReplicateBatchResponse
+	8,  // 25: dynakv.transport.v1.Node.ReadBatch:output_type -> dynakv.transport.v1.ReadBatchResponse
+	10, // 26: dynakv.transport.v1.Node.Coordinate:output_type -> dynakv.transport.v1.CoordinateResponse
+	12, // 27: dynakv.transport.v1.Node.StoreHint:output_type -> dynakv.transport.v1.StoreHintResponse
+	14, // 28: dynakv.transport.v1.Node.HeldHints:output_type -> dynakv.transport.v1.HeldHintsResponse
+	17, // 29: dynakv.transport.v1.Node.TreeHashes:output_type -> dynakv.transport.v1.TreeHashesResponse
+	19, // 30: dynakv.transport.v1.Node.TreeListing:output_type -> dynakv.transport.v1.TreeListingResponse
+	23, // 31: dynakv.transport.v1.Node.ExchangeStates:output_type -> dynakv.transport.v1.ExchangeStatesResponse
+	25, // 32: dynakv.transport.v1.Node.ReapTombstones:output_type -> dynakv.transport.v1.ReapTombstonesResponse
+	21, // 33: dynakv.transport.v1.Node.ListKeys:output_type -> dynakv.transport.v1.ListKeysResponse
+	22, // [22:34] is the sub-list for method output_type
+	10, // [10:22] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name
@@ -1394,7 +1561,7 @@ func file_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_node_proto_rawDesc), len(file_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

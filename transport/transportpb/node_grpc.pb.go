@@ -52,6 +52,7 @@ const (
 	Node_TreeListing_FullMethodName    = "/dynakv.transport.v1.Node/TreeListing"
 	Node_ExchangeStates_FullMethodName = "/dynakv.transport.v1.Node/ExchangeStates"
 	Node_ReapTombstones_FullMethodName = "/dynakv.transport.v1.Node/ReapTombstones"
+	Node_ListKeys_FullMethodName       = "/dynakv.transport.v1.Node/ListKeys"
 )
 
 // NodeClient is the client API for Node service.
@@ -106,6 +107,12 @@ type NodeClient interface {
 	// sent one, all of whose siblings are tombstones, and says which it
 	// deleted, in the request's order.
 	ReapTombstones(ctx context.Context, in *ReapTombstonesRequest, opts ...grpc.CallOption) (*ReapTombstonesResponse, error)
+	// ListKeys lists the keys the peer holds in one partition whose stored
+	// state has a sibling that is not a tombstone, in key order, as far as
+	// the request's limit and scan budget allow (replica.Lister pages through
+	// the cluster's keys with it). Added after version 1 without a bump: a
+	// node that predates it answers UNIMPLEMENTED.
+	ListKeys(ctx context.Context, in *ListKeysRequest, opts ...grpc.CallOption) (*ListKeysResponse, error)
 }
 
 type nodeClient struct {
@@ -226,6 +233,16 @@ func (c *nodeClient) ReapTombstones(ctx context.Context, in *ReapTombstonesReque
 	return out, nil
 }
 
+func (c *nodeClient) ListKeys(ctx context.Context, in *ListKeysRequest, opts ...grpc.CallOption) (*ListKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListKeysResponse)
+	err := c.cc.Invoke(ctx, Node_ListKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NodeServer is the server API for Node service.
 // All implementations must embed UnimplementedNodeServer
 // for forward compatibility.
@@ -278,6 +295,12 @@ type NodeServer interface {
 	// sent one, all of whose siblings are tombstones, and says which it
 	// deleted, in the request's order.
 	ReapTombstones(context.Context, *ReapTombstonesRequest) (*ReapTombstonesResponse, error)
+	// ListKeys lists the keys the peer holds in one partition whose stored
+	// state has a sibling that is not a tombstone, in key order, as far as
+	// the request's limit and scan budget allow (replica.Lister pages through
+	// the cluster's keys with it). Added after version 1 without a bump: a
+	// node that predates it answers UNIMPLEMENTED.
+	ListKeys(context.Context, *ListKeysRequest) (*ListKeysResponse, error)
 	mustEmbedUnimplementedNodeServer()
 }
 
@@ -320,6 +343,9 @@ func (UnimplementedNodeServer) ExchangeStates(context.Context, *ExchangeStatesRe
 }
 func (UnimplementedNodeServer) ReapTombstones(context.Context, *ReapTombstonesRequest) (*ReapTombstonesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReapTombstones not implemented")
+}
+func (UnimplementedNodeServer) ListKeys(context.Context, *ListKeysRequest) (*ListKeysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListKeys not implemented")
 }
 func (UnimplementedNodeServer) mustEmbedUnimplementedNodeServer() {}
 func (UnimplementedNodeServer) testEmbeddedByValue()              {}
@@ -540,6 +566,24 @@ func _Node_ReapTombstones_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Node_ListKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NodeServer).ListKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Node_ListKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NodeServer).ListKeys(ctx, req.(*ListKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Node_ServiceDesc is the grpc.ServiceDesc for Node service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -590,6 +634,10 @@ var Node_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReapTombstones",
 			Handler:    _Node_ReapTombstones_Handler,
+		},
+		{
+			MethodName: "ListKeys",
+			Handler:    _Node_ListKeys_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -169,6 +170,30 @@ func (h *Handler) TreeListing(ctx context.Context, _ uint32, shape merkle.Shape,
 		}
 	}
 	return l, nil
+}
+
+// ListKeys lists the stored keys with a visible sibling after q.After and
+// with q.Prefix, in key order, up to q.Limit (partitions are not told
+// apart; q.MaxScan is not counted).
+func (h *Handler) ListKeys(ctx context.Context, _ uint32, q replica.ListQuery) (replica.ListPage, error) {
+	if err := h.enter(ctx, "list-keys"); err != nil {
+		return replica.ListPage{}, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	page := replica.ListPage{Done: true}
+	for _, k := range slices.Sorted(maps.Keys(h.states)) {
+		if k <= string(q.After) || !strings.HasPrefix(k, string(q.Prefix)) || h.states[k].NumVisible() == 0 {
+			continue
+		}
+		if len(page.Keys) == q.Limit {
+			page.Done, page.Last = false, page.Keys[q.Limit-1]
+			break
+		}
+		page.Keys = append(page.Keys, []byte(k))
+		page.Scanned++
+	}
+	return page, nil
 }
 
 // ExchangeStates merges each entry into the stored state and returns the
