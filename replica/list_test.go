@@ -183,3 +183,76 @@ func TestListerRefusesACursorOfAnotherRing(t *testing.T) {
 		t.Fatalf("a cursor at partition 64 of a 64-partition ring: %v, want ErrBadCursor", err)
 	}
 }
+
+// movingPlacement is a placement in the middle of a ring change: for every
+// partition, prev names a node that owned it before and may still hold
+// keys its new primaries have not received yet.
+type movingPlacement struct {
+	placement
+	prev map[uint32][]string
+}
+
+func (p movingPlacement) PreviousOwners(partition uint32) []string { return p.prev[partition] }
+
+func TestListerAsksThePreviousOwnersOfAMovingPartition(t *testing.T) {
+	c := newCluster(t, 5)
+	ctx := context.Background()
+	// Keys only a previous owner holds (its new primaries have not received
+	// them yet), next to keys the primaries hold.
+	prev := map[uint32][]string{}
+	var want []string
+	for i := range 60 {
+		key := fmt.Sprintf("k%02d", i)
+		partition, primaries, _ := c.ring.Locate([]byte(key))
+		if i%2 == 0 {
+			if _, err := c.put(primaries[0], key, "v", nil, replica.WriteOptions{W: 3}); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			old := c.nonPrimary(key)
+			s, err := c.locals[old].Coordinate(partition, []byte(key), replica.Write{Value: []byte("only here")})
+			if err != nil || s.NumVisible() != 1 {
+				t.Fatalf("write %q on %s alone: %v", key, old, err)
+			}
+			if !slices.Contains(prev[partition], old) {
+				prev[partition] = append(prev[partition], old)
+			}
+		}
+		want = append(want, key)
+	}
+	for _, at := range []string{"n1", "n3"} {
+		for _, limit := range []int{1000, 4} {
+			l, err := replica.NewLister(replica.ListerConfig{
+				Self: at, Local: c.locals[at], Placement: movingPlacement{placement{c.ring}, prev},
+				Liveness: liveness{c, at}, Peers: c.net.Transport(at).(replica.KeyLister), MaxScan: 3,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := listAll(t, l, "", limit)
+			if !slices.Equal(sorted(got), want) {
+				t.Fatalf("through %s, pages of %d: %d keys %v, want the %d held by primaries or previous owners", at, limit, len(got), sorted(got), len(want))
+			}
+		}
+	}
+
+	// A previous owner that is down (it may have handed the partition over
+	// and gone) is skipped, not an error.
+	for _, owners := range prev {
+		for _, id := range owners {
+			c.kill(id)
+		}
+		break
+	}
+	at := slices.DeleteFunc(slices.Clone(c.ids), c.isDown)[0]
+	l, err := replica.NewLister(replica.ListerConfig{
+		Self: at, Local: c.locals[at], Placement: movingPlacement{placement{c.ring}, prev},
+		Liveness: liveness{c, at}, Peers: c.net.Transport(at).(replica.KeyLister),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.List(ctx, replica.ListRequest{Limit: 1000}); err != nil {
+		t.Fatalf("with a previous owner down: %v", err)
+	}
+}
