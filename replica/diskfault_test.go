@@ -1,6 +1,7 @@
 package replica_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -53,6 +54,14 @@ func TestClusterNodeWithAFailedDiskServesNoData(t *testing.T) {
 	}
 	if got, err := c.get("n2", key, replica.ReadOptions{R: 3}); err != nil || len(values(got)) != 1 || values(got)[0] != "v" {
 		t.Errorf("the key through n2: %v, %v, want only v (nothing written through n1)", values(got), err)
+	}
+
+	// Nor does it list keys, and its peers list theirs without it.
+	if _, err := c.lister("n1", 0).List(context.Background(), replica.ListRequest{Limit: 10}); !errors.Is(err, replica.ErrStorageFailed) {
+		t.Errorf("a key listing through n1: %v, want ErrStorageFailed", err)
+	}
+	if got, _ := listAll(t, c.lister("n2", 0), "", 10); !slices.Contains(got, key) {
+		t.Errorf("a key listing through n2 with n1's disk failed: %v, want it to hold %q", got, key)
 	}
 }
 

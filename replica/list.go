@@ -201,9 +201,16 @@ func (e *PartitionUnavailableError) Error() string {
 // that is not a tombstone. So a key is missed only when every replica
 // asked lacks it (it reached others, not yet repaired), and a deleted key
 // can show up when a replica asked missed the delete (read it to know).
+//
+// Once this node's own disk failed, List refuses with ErrStorageFailed.
 func (l *Lister) List(ctx context.Context, req ListRequest) (KeyPage, error) {
 	if req.Limit < 1 || req.Limit > MaxListLimit {
 		return KeyPage{}, fmt.Errorf("list keys: limit %d is outside 1..%d", req.Limit, MaxListLimit)
+	}
+	// A node whose disk failed serves no data, as for reads and writes
+	// (see the package doc), though its peers could answer this.
+	if err := l.cfg.Local.Err(); err != nil {
+		return KeyPage{}, err
 	}
 	parts := l.cfg.Placement.Partitions()
 	if int64(req.Cursor.Partition) >= int64(parts) {
