@@ -30,6 +30,12 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, notFound(key, false))
 		return
 	}
+	writeObject(w, r, key, state)
+}
+
+// writeObject answers with a key's found state as a read does: its context,
+// then 404 (deleted), its one value, or its siblings as JSON (300).
+func writeObject(w http.ResponseWriter, r *http.Request, key []byte, state *versioning.Set) {
 	ctx := versioning.EncodeKeyContext(key, state.Context())
 	w.Header().Set(headerContext, ctx)
 	visible := state.Visible()
@@ -77,6 +83,12 @@ func (h *handler) write(w http.ResponseWriter, r *http.Request, del bool) {
 	state, err := h.cfg.KV.Put(r.Context(), key, wr, p.write())
 	if err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if p.returnBody && !del {
+		// As Riak's returnbody: the key as the coordinating replica stored
+		// it, so a client sees at once whether its write left siblings.
+		writeObject(w, r, key, state)
 		return
 	}
 	w.Header().Set(headerContext, versioning.EncodeKeyContext(key, state.Context()))

@@ -112,6 +112,50 @@ func TestBlindWritesBecomeSiblingsAndAContextResolvesThem(t *testing.T) {
 	a.getOne("/kv/k", "merged")
 }
 
+// A PUT with returnbody=true answers as a read of the key would, from the
+// coordinator's copy: a client learns at once whether its write left
+// siblings, and gets the context to resolve them.
+func TestPutWithReturnBodyAnswersTheKeysState(t *testing.T) {
+	a := newTestAPI(t, singlenode.Options{}, nil)
+	r := a.do(http.MethodPut, "/kv/k?returnbody=true", strings.NewReader("one"), "Content-Type", "text/plain")
+	if r.status != http.StatusOK || string(r.body) != "one" || r.header.Get("Content-Type") != "text/plain" || r.header.Get("X-Context") == "" {
+		t.Fatalf("first PUT with returnbody: %d %q %q, context %q; want 200 with the value, its type and a context",
+			r.status, r.body, r.header.Get("Content-Type"), r.header.Get("X-Context"))
+	}
+	first := r.header.Get("X-Context")
+
+	// A blind write makes a sibling, and the answer shows both.
+	r = a.do(http.MethodPut, "/kv/k?returnbody=true", strings.NewReader("two"), "Content-Type", "text/plain")
+	if r.status != http.StatusMultipleChoices {
+		t.Fatalf("blind PUT with returnbody: status %d, want 300; body %s", r.status, r.body)
+	}
+	body := readJSON(t, r)
+	if len(body.Siblings) != 2 || body.Context != r.header.Get("X-Context") {
+		t.Fatalf("blind PUT with returnbody: %s; want two siblings and the header's context", r.body)
+	}
+
+	// The answered context resolves them; with Accept: application/json the
+	// one value comes in the JSON shape.
+	r = a.do(http.MethodPut, "/kv/k?returnbody=true", strings.NewReader("merged"), "X-Context", body.Context, "Accept", "application/json")
+	if b := readJSON(t, r); r.status != http.StatusOK || len(b.Siblings) != 1 || string(b.Siblings[0].Value) != "merged" {
+		t.Fatalf("PUT with the context and returnbody: %d %s; want 200 with only merged", r.status, r.body)
+	}
+	if first == r.header.Get("X-Context") {
+		t.Fatal("the context did not change between writes")
+	}
+
+	// Without it, or with returnbody=false, a PUT answers 204; a DELETE
+	// always does.
+	for _, q := range []string{"", "?returnbody=false"} {
+		if r := a.do(http.MethodPut, "/kv/k"+q, strings.NewReader("v")); r.status != http.StatusNoContent || len(r.body) != 0 {
+			t.Errorf("PUT%s: %d %q, want 204", q, r.status, r.body)
+		}
+	}
+	if r := a.do(http.MethodDelete, "/kv/k?returnbody=true", nil); r.status != http.StatusNoContent {
+		t.Errorf("DELETE with returnbody: %d %s, want 204", r.status, r.body)
+	}
+}
+
 func TestAcceptJSONAnswersEveryFoundReadInJSON(t *testing.T) {
 	a := newTestAPI(t, singlenode.Options{}, nil)
 	a.put("/kv/k", "v", "")
@@ -219,16 +263,17 @@ func TestLevelsAndTimeout(t *testing.T) {
 		}
 	}
 	for q, want := range map[string]string{
-		"r=2":         "N=1",
-		"w=abc":       "one, quorum, all",
-		"pr=2":        "N=1",
-		"pw=-1":       "from 0 to 1",
-		"w=0":         "from 1 to 1",
-		"timeout=-1s": "at most 10s",
-		"timeout=0s":  "above 0",
-		"timeout=11s": "at most 10s",
-		"timeout=abc": "Go duration",
-		"r=%zz":       "malformed",
+		"r=2":            "N=1",
+		"w=abc":          "one, quorum, all",
+		"pr=2":           "N=1",
+		"pw=-1":          "from 0 to 1",
+		"w=0":            "from 1 to 1",
+		"timeout=-1s":    "at most 10s",
+		"timeout=0s":     "above 0",
+		"timeout=11s":    "at most 10s",
+		"timeout=abc":    "Go duration",
+		"r=%zz":          "malformed",
+		"returnbody=yes": "true or false",
 	} {
 		for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
 			r := a.do(method, "/kv/k?"+q, strings.NewReader("v"))

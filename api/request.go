@@ -36,6 +36,7 @@ func KeyFromRequest(r *http.Request) ([]byte, error) {
 type levelParams struct {
 	r, w, pr, pw int
 	timeout      time.Duration // 0: the configured default
+	returnBody   bool          // a PUT answers with the key's state, as a GET does
 }
 
 // parseParams validates every level and the timeout of a data request, reads
@@ -74,6 +75,13 @@ func parseParams(rawQuery string, n int, defaultTimeout, maxTimeout time.Duratio
 			return levelParams{}, badRequest("parameter timeout=%q: use a Go duration above 0 and at most %v, such as 250ms or 2s", s, maxTimeout)
 		}
 		p.timeout = d
+	}
+	switch s := q.Get("returnbody"); s {
+	case "", "false":
+	case "true":
+		p.returnBody = true
+	default:
+		return levelParams{}, badRequest("parameter returnbody=%q: use true or false", s)
 	}
 	return p, nil
 }
