@@ -7,11 +7,20 @@
 # the key on the majority side (with the read's context, w=quorum), then
 # heals. NODE still holds the old value when it comes back; the tombstone
 # supersedes it, so the key stays deleted: every read from every node answers
-# 404, and every replica converges to the tombstone (or to nothing). Prints
-# the per-replica view before, during and after.
+# 404, every replica converges to the tombstone (or to nothing), and `dynakv
+# keys` through any node leaves the key out. Prints the per-replica view
+# before, during and after.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
+
+# listed NODE prints whether `dynakv keys` through NODE lists the key: yes,
+# no, or error (the listing failed).
+listed() {
+  local out
+  out=$(dkv_on "$1" keys --prefix "$KEY" 2>/dev/null) || { echo error; return; }
+  if grep -qxF -- "$KEY" <<<"$out"; then echo yes; else echo no; fi
+}
 
 V=${1:-n5}
 check_node "$V"
@@ -41,6 +50,7 @@ kv GET "$C" "$KEY" "r=quorum"
 expect "the majority side reads 404 after the delete" [ "$KV_STATUS" = 404 ]
 kv GET "$V" "$KEY" "r=one"
 info "the cut-off node $V still answers the old value at r=one: it has not heard of the delete"
+info "dynakv keys lists it through $C: $(listed "$C"); through $V: $(listed "$V") (a listing reads one reachable primary of every partition: the cut-off node reaches none of most, so it answers 503)"
 show_replicas "$C" "$KEY"
 show_replicas "$V" "$KEY"
 
@@ -84,6 +94,11 @@ for n in "${DKV_NODES[@]}"; do
   [ "$KV_STATUS" = 404 ] && deleted=$((deleted + 1))
 done
 expect "every node reads 404 at r=one ($deleted of ${#DKV_NODES[@]})" [ "$deleted" = ${#DKV_NODES[@]} ]
+unlisted=0
+for n in "${DKV_NODES[@]}"; do
+  [ "$(listed "$n")" = no ] && unlisted=$((unlisted + 1))
+done
+expect "dynakv keys through every node leaves the key out ($unlisted of ${#DKV_NODES[@]})" [ "$unlisted" = ${#DKV_NODES[@]} ]
 
 step "summary"
 cat <<EOF
