@@ -146,3 +146,33 @@ func TestUnionPages(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLocalListKeys pages through a partition of 100,000 keys, 1,000
+// keys a page, as a listing does on the node that holds it; b.N counts
+// pages, and keys/s is the rate a listing reads one node's keys at.
+func BenchmarkLocalListKeys(b *testing.B) {
+	l := openLocal(b, "n1", 100)
+	const keys = 100_000
+	value := make([]byte, 1024)
+	for i := range keys {
+		if _, err := l.Coordinate(0, fmt.Appendf(nil, "user/%06d", i), Write{Value: value}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var after []byte
+	listed := 0
+	for b.Loop() {
+		page, err := l.ListKeys(0, ListQuery{After: after, Limit: 1000, MaxScan: DefaultListScan})
+		if err != nil {
+			b.Fatal(err)
+		}
+		listed += len(page.Keys)
+		after = page.Last
+		if page.Done {
+			after = nil
+		}
+	}
+	b.ReportMetric(float64(listed)/b.Elapsed().Seconds(), "keys/s")
+}
