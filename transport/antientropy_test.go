@@ -135,19 +135,7 @@ func TestAntiEntropyMalformedRequestsAreRefused(t *testing.T) {
 }
 
 func TestAntiEntropyCallsToAnOlderNode(t *testing.T) {
-	desc := transportpb.Node_ServiceDesc
-	desc.Methods = nil
-	for _, m := range transportpb.Node_ServiceDesc.Methods {
-		if m.MethodName == "Read" {
-			desc.Methods = append(desc.Methods, m)
-		}
-	}
-	srv := grpc.NewServer()
-	srv.RegisterService(&desc, oldNode{})
-	lis := listen(t, "127.0.0.1:0")
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	c := newTestClient(t, newResolver("old", lis.Addr().String()))
+	c := olderNode(t, "Read")
 	ctx := context.Background()
 	shape := merkle.Shape{FanoutBits: 4, Depth: 1}
 	_, err := c.TreeHashes(ctx, "old", 0, merkle.Request{Shape: shape, Nodes: []int{0}})

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,11 +108,14 @@ func (oldNode) Replicate(context.Context, *transportpb.ReplicateRequest) (*trans
 	return &transportpb.ReplicateResponse{}, nil
 }
 
-func TestHintCallsToAnOlderNode(t *testing.T) {
+// olderNode serves, as node "old", the Node service of a release that had
+// only the named methods, and returns a client of it.
+func olderNode(t *testing.T, methods ...string) *Client {
+	t.Helper()
 	desc := transportpb.Node_ServiceDesc
 	desc.Methods = nil
 	for _, m := range transportpb.Node_ServiceDesc.Methods {
-		if m.MethodName == "Read" || m.MethodName == "Replicate" || m.MethodName == "Coordinate" {
+		if slices.Contains(methods, m.MethodName) {
 			desc.Methods = append(desc.Methods, m)
 		}
 	}
@@ -120,7 +124,11 @@ func TestHintCallsToAnOlderNode(t *testing.T) {
 	lis := listen(t, "127.0.0.1:0")
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
-	c := newTestClient(t, newResolver("old", lis.Addr().String()))
+	return newTestClient(t, newResolver("old", lis.Addr().String()))
+}
+
+func TestHintCallsToAnOlderNode(t *testing.T) {
+	c := olderNode(t, "Read", "Replicate", "Coordinate")
 	ctx := context.Background()
 
 	if _, err := c.Read(ctx, "old", 0, []byte("k")); err != nil {

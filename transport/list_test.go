@@ -88,19 +88,7 @@ func TestListKeysErrorsCrossTheHop(t *testing.T) {
 }
 
 func TestListKeysOnAnOlderNode(t *testing.T) {
-	desc := transportpb.Node_ServiceDesc
-	desc.Methods = nil
-	for _, m := range transportpb.Node_ServiceDesc.Methods {
-		if m.MethodName == "Read" {
-			desc.Methods = append(desc.Methods, m)
-		}
-	}
-	srv := grpc.NewServer()
-	srv.RegisterService(&desc, oldNode{})
-	lis := listen(t, "127.0.0.1:0")
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	c := newTestClient(t, newResolver("old", lis.Addr().String()))
+	c := olderNode(t, "Read")
 	_, err := c.ListKeys(context.Background(), "old", 0, replica.ListQuery{Limit: 1, MaxScan: 1})
 	if !errors.Is(err, ErrUnimplemented) || replica.IsUnreachable(err) {
 		t.Fatalf("ListKeys on an older node: err = %v; want ErrUnimplemented, not unreachable", err)
