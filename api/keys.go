@@ -54,6 +54,11 @@ func KeysRoute(keys Keys, maxTimeout time.Duration, logger *slog.Logger) Route {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		page, lerr := keys.List(ctx, req)
+		if lerr != nil && r.Context().Err() != nil {
+			logger.Debug("client went away", "method", r.Method, "path", r.URL.Path, "err", lerr)
+			w.WriteHeader(statusClientClosed)
+			return
+		}
 		if lerr != nil {
 			WriteError(w, keysError(lerr, timeout, logger))
 			return
