@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
@@ -156,4 +157,23 @@ func FuzzDecodeContinuation(f *testing.F) {
 			t.Fatalf("%q decodes to %+v, which round-trips to %+v, %v", s, c, again, err)
 		}
 	})
+}
+
+// A client that left is not an internal error: nothing is written back, and
+// the metrics record 499.
+func TestKeysClientGoneIs499(t *testing.T) {
+	keys := &fakeKeys{err: context.Canceled}
+	var logs strings.Builder
+	h, err := api.NewHandler(api.Config{KV: fakeKV{n: 3}, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Routes: []api.Route{api.KeysRoute(keys, time.Minute, slog.New(slog.NewTextHandler(&logs, nil)))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, "/keys", nil))
+	if rec.Code != 499 || strings.Contains(logs.String(), "level=ERROR") {
+		t.Fatalf("GET /keys from a client that left: %d, logs %q; want 499 and no error logged", rec.Code, logs.String())
+	}
 }
