@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ type Client struct {
 	base      string // scheme://host[:port][/prefix], no trailing slash
 	hc        *http.Client
 	userAgent string
+	tls       *tls.Config // for https endpoints; nil: Go's defaults
 }
 
 // Option configures New.
@@ -30,6 +32,11 @@ type Option func(*Client)
 // WithHTTPClient makes the client send its requests through hc instead of
 // its own keep-alive client.
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithTLSConfig makes the client's own keep-alive client use cfg for https
+// endpoints, such as one whose RootCAs trust a private certificate
+// authority. It has no effect with WithHTTPClient.
+func WithTLSConfig(cfg *tls.Config) Option { return func(c *Client) { c.tls = cfg } }
 
 // WithUserAgent sets the User-Agent header of every request.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
@@ -65,6 +72,9 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 		// a connection per concurrent request instead of re-dialing.
 		tr.MaxIdleConns = 512
 		tr.MaxIdleConnsPerHost = 512
+		if c.tls != nil {
+			tr.TLSClientConfig = c.tls.Clone()
+		}
 		c.hc = &http.Client{Transport: tr}
 	}
 	return c, nil
@@ -72,6 +82,9 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 
 // Endpoint is the base URL requests go to.
 func (c *Client) Endpoint() string { return c.base }
+
+// Scheme is the endpoint's scheme: http or https.
+func (c *Client) Scheme() string { scheme, _, _ := strings.Cut(c.base, "://"); return scheme }
 
 // Levels are the per-request consistency levels and timeout. Empty fields
 // leave the server's defaults (r and w quorum, pr and pw 0, the node's

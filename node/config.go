@@ -34,6 +34,12 @@ type Config struct {
 	// JoinTimeout (--join-timeout) is how long a new node keeps trying
 	// its Join addresses; 0: gossip's default (30s).
 	JoinTimeout time.Duration
+	// TLSCertFile and TLSKeyFile (--tls-cert, --tls-key) make the client
+	// API HTTPS, with this certificate chain and private key (PEM files,
+	// read at start); both or neither. Node-to-node traffic is not
+	// encrypted by them.
+	TLSCertFile string
+	TLSKeyFile  string
 
 	ClusterName string // --cluster-name: nodes of different clusters refuse each other
 	// Cluster settings: every node of a cluster must agree on them.
@@ -185,6 +191,9 @@ func (c *Config) validate() error {
 	}
 	if c.CacheBytes < 0 {
 		errs = append(errs, fmt.Errorf("--cache %d is negative: give the block cache size in bytes (0: the default)", c.CacheBytes))
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, fmt.Errorf("--tls-cert %q and --tls-key %q go together: give both PEM files to serve the API over HTTPS, or neither for plain HTTP", c.TLSCertFile, c.TLSKeyFile))
 	}
 	if c.DiskFailurePolicy != DiskFailureStop && c.DiskFailurePolicy != DiskFailureDie {
 		errs = append(errs, fmt.Errorf("--disk-failure-policy %q: use %s (stop gossiping, stay up answering 503) or %s (exit)", c.DiskFailurePolicy, DiskFailureStop, DiskFailureDie))

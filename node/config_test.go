@@ -66,3 +66,12 @@ func TestConfigRefusesAnUnknownDiskFailurePolicy(t *testing.T) {
 		c.DiskFailurePolicy = "ignore"
 	}, "--disk-failure-policy", "die")
 }
+
+func TestConfigRefusesHalfATLSSetting(t *testing.T) {
+	wantRefused(t, "--tls-cert without --tls-key", func(c *node.Config) {
+		c.TLSCertFile = "cert.pem"
+	}, "--tls-cert", "--tls-key", "both")
+	wantRefused(t, "a --tls-cert that is not there", func(c *node.Config) {
+		c.TLSCertFile, c.TLSKeyFile = "/nonexistent/cert.pem", "/nonexistent/key.pem"
+	}, "TLS certificate", "/nonexistent/cert.pem")
+}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -106,6 +107,14 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	sopts.FS = cfg.StorageFS
 	if n.store, err = storage.Open(sopts); err != nil {
 		return nil, err
+	}
+	var apiTLS *tls.Config
+	if cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load the API's TLS certificate %s and key %s: %w", cfg.TLSCertFile, cfg.TLSKeyFile, err)
+		}
+		apiTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	// Listen before gossiping: gossip announces the addresses, and a port 0
 	// must be resolved to the real one first.
@@ -212,10 +221,16 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.httpServer = api.NewServer(cfg.HTTPAddr, handler)
+	n.httpServer.TLSConfig = apiTLS
 
 	reg.MustRegister(newNodeCollector(n))
 	n.goServe("RPC", func() error { return n.rpcServer.Serve(n.rpcListener) })
-	n.goServe("HTTP", func() error { return n.httpServer.Serve(n.httpListener) })
+	n.goServe("HTTP", func() error {
+		if apiTLS != nil {
+			return n.httpServer.ServeTLS(n.httpListener, "", "")
+		}
+		return n.httpServer.Serve(n.httpListener)
+	})
 	n.startRebalancer()
 	n.watchMembership()
 	n.watchStorage()
@@ -368,6 +383,14 @@ func (n *Node) ID() string { return n.cfg.ID }
 // HTTPAddr is the address the client API listens on (with the port the
 // system chose when the configured port was 0).
 func (n *Node) HTTPAddr() string { return n.httpListener.Addr().String() }
+
+// APIURL is the client API's base URL: https when the node serves TLS.
+func (n *Node) APIURL() string {
+	if n.cfg.TLSCertFile != "" {
+		return "https://" + n.HTTPAddr()
+	}
+	return "http://" + n.HTTPAddr()
+}
 
 // GossipAddr is the address other nodes join this one at.
 func (n *Node) GossipAddr() string { return n.gossip.LocalAddr() }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -17,11 +20,13 @@ import (
 type endpointFlags struct {
 	endpoint string
 	output   string
+	tlsFlags
 }
 
 func (f *endpointFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.endpoint, "endpoint", "e", client.DefaultEndpoint, "API address of any node, host:port or URL (env DYNAKV_ENDPOINT)")
+	f.tlsFlags.register(cmd)
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 }
 
@@ -30,11 +35,41 @@ func (f *endpointFlags) client() (*client.Client, error) {
 	if f.output != "text" && f.output != "json" {
 		return nil, fmt.Errorf("--output %q: use text or json", f.output)
 	}
-	c, err := client.New(f.endpoint, client.WithUserAgent("dynakv-cli"))
+	opts, err := f.options("dynakv-cli")
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(f.endpoint, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("--endpoint: %w", err)
 	}
 	return c, nil
+}
+
+// tlsFlags are the flags of commands that may reach nodes over https.
+type tlsFlags struct {
+	caCert string
+}
+
+func (f *tlsFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.caCert, "ca-cert", "", "PEM file of the certificate authority that signed the nodes' certificates, for https endpoints (env DYNAKV_CA_CERT; default: the system's)")
+}
+
+// options returns the client options for userAgent and the TLS flags.
+func (f *tlsFlags) options(userAgent string) ([]client.Option, error) {
+	opts := []client.Option{client.WithUserAgent(userAgent)}
+	if f.caCert == "" {
+		return opts, nil
+	}
+	pem, err := os.ReadFile(f.caCert)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-cert: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--ca-cert %s holds no PEM certificate", f.caCert)
+	}
+	return append(opts, client.WithTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})), nil
 }
 
 func (f *endpointFlags) json() bool { return f.output == "json" }

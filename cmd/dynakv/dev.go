@@ -134,10 +134,10 @@ func printDevCluster(cmd *cobra.Command, nodes []*node.Node, dataDir string, rem
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tHTTP\tGOSSIP")
 	for _, n := range nodes {
-		fmt.Fprintf(tw, "%s\thttp://%s\t%s\n", n.ID(), n.HTTPAddr(), n.GossipAddr())
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.ID(), n.APIURL(), n.GossipAddr())
 	}
 	tw.Flush()
-	first := "http://" + nodes[0].HTTPAddr()
+	first := nodes[0].APIURL()
 	hint := ""
 	if nodes[0].HTTPAddr() != defaultHTTPAddr {
 		hint = " -e " + first

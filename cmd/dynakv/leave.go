@@ -61,7 +61,11 @@ To take out a node that is down, use "dynakv remove ID" instead.`,
 			}
 			lw := &leaveWaiter{leaving: c, progress: cmd.ErrOrStderr(), redraw: isTerminal(cmd.ErrOrStderr()), timeout: timeout}
 			if via != "" {
-				if lw.via, err = client.New(via, client.WithUserAgent("dynakv-cli")); err != nil {
+				opts, err := ef.options("dynakv-cli")
+				if err != nil {
+					return err
+				}
+				if lw.via, err = client.New(via, opts...); err != nil {
 					return fmt.Errorf("--via: %w", err)
 				}
 			}

@@ -36,6 +36,8 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&cfg.ID, "id", defaultNodeID(), "the node's name in the cluster; must match the data folder's")
 	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "the node's data folder")
 	f.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "client API listen address")
+	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate chain: serve the client API over HTTPS (with --tls-key)")
+	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key of --tls-cert")
 	f.StringVar(&cfg.GossipAddr, "gossip", cfg.GossipAddr, "gossip listen address (UDP and TCP)")
 	f.StringVar(&cfg.RPCAddr, "rpc", "", "node-to-node listen address (default: the gossip host, gossip port + 1)")
 	f.StringVar(&cfg.Advertise, "advertise", "", "the host other nodes reach this one at, when it differs from the bind host")
@@ -75,7 +77,7 @@ func serve(ctx context.Context, cfg node.Config) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "dynakv node %s serving http://%s (gossip %s, data in %s)\n", n.ID(), n.HTTPAddr(), n.GossipAddr(), cfg.DataDir)
+	fmt.Fprintf(os.Stderr, "dynakv node %s serving %s (gossip %s, data in %s)\n", n.ID(), n.APIURL(), n.GossipAddr(), cfg.DataDir)
 	select {
 	case <-ctx.Done():
 		cfg.Logger.Info("shutting down: draining requests", "grace", shutdownGrace)

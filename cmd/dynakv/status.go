@@ -36,7 +36,11 @@ with "id" and "status" for the ones that did not answer.`,
 			if err != nil {
 				return err
 			}
-			rows, err := clusterStatus(cmd.Context(), c)
+			opts, err := ef.options("dynakv-cli")
+			if err != nil {
+				return err
+			}
+			rows, err := clusterStatus(cmd.Context(), c, opts...)
 			if err != nil {
 				return err
 			}
@@ -50,9 +54,11 @@ with "id" and "status" for the ones that did not answer.`,
 	return cmd
 }
 
-// clusterStatus asks every ring member for its status, in parallel. A
-// member that cannot be asked gets a row with its gossip status only.
-func clusterStatus(ctx context.Context, c *client.Client) ([]client.NodeStatus, error) {
+// clusterStatus asks every ring member for its status, in parallel, with
+// c's scheme (the nodes of a cluster serve either all http or all https)
+// and opts. A member that cannot be asked gets a row with its gossip status
+// only.
+func clusterStatus(ctx context.Context, c *client.Client, opts ...client.Option) ([]client.NodeStatus, error) {
 	ms, err := c.Members(ctx)
 	if err != nil {
 		return nil, err
@@ -73,7 +79,7 @@ func clusterStatus(ctx context.Context, c *client.Client) ([]client.NodeStatus, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			nc, err := client.New(reachableHTTP(m), client.WithUserAgent("dynakv-cli"))
+			nc, err := client.New(c.Scheme()+"://"+reachableHTTP(m), opts...)
 			if err != nil {
 				return
 			}
