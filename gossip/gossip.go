@@ -185,6 +185,7 @@ func (g *Gossip) memberlistConfig() *memberlist.Config {
 	c.BindPort = g.cfg.BindPort
 	c.AdvertiseAddr = g.cfg.AdvertiseAddr
 	c.AdvertisePort = g.cfg.AdvertisePort
+	c.SecretKey = g.cfg.SecretKey
 	if g.cfg.Memberlist != nil {
 		g.cfg.Memberlist(c)
 	}

@@ -40,6 +40,18 @@ type Config struct {
 	// encrypted by them.
 	TLSCertFile string
 	TLSKeyFile  string
+	// PeerTLSCertFile, PeerTLSKeyFile and PeerTLSCAFile (--peer-tls-cert,
+	// --peer-tls-key, --peer-tls-ca) encrypt the node-to-node calls with
+	// mutual TLS: this node presents the certificate and accepts only
+	// peers whose certificates the authority signed. All three or none;
+	// every node of a cluster must agree.
+	PeerTLSCertFile string
+	PeerTLSKeyFile  string
+	PeerTLSCAFile   string
+	// GossipKey (--gossip-key) encrypts gossip: base64 of 16, 24 or 32
+	// random bytes (AES-128, -192 or -256), the same on every node; nodes
+	// without it can neither read the cluster's gossip nor join it.
+	GossipKey string
 
 	ClusterName string // --cluster-name: nodes of different clusters refuse each other
 	// Cluster settings: every node of a cluster must agree on them.
@@ -194,6 +206,12 @@ func (c *Config) validate() error {
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, fmt.Errorf("--tls-cert %q and --tls-key %q go together: give both PEM files to serve the API over HTTPS, or neither for plain HTTP", c.TLSCertFile, c.TLSKeyFile))
+	}
+	if set := (c.PeerTLSCertFile != "") || (c.PeerTLSKeyFile != "") || (c.PeerTLSCAFile != ""); set && (c.PeerTLSCertFile == "" || c.PeerTLSKeyFile == "" || c.PeerTLSCAFile == "") {
+		errs = append(errs, fmt.Errorf("--peer-tls-cert %q, --peer-tls-key %q and --peer-tls-ca %q go together: give all three PEM files to encrypt node-to-node calls, or none", c.PeerTLSCertFile, c.PeerTLSKeyFile, c.PeerTLSCAFile))
+	}
+	if _, err := c.gossipKey(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.DiskFailurePolicy != DiskFailureStop && c.DiskFailurePolicy != DiskFailureDie {
 		errs = append(errs, fmt.Errorf("--disk-failure-policy %q: use %s (stop gossiping, stay up answering 503) or %s (exit)", c.DiskFailurePolicy, DiskFailureStop, DiskFailureDie))

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -108,13 +107,13 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.store, err = storage.Open(sopts); err != nil {
 		return nil, err
 	}
-	var apiTLS *tls.Config
-	if cfg.TLSCertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("load the API's TLS certificate %s and key %s: %w", cfg.TLSCertFile, cfg.TLSKeyFile, err)
-		}
-		apiTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	apiTLS, err := cfg.apiTLS()
+	if err != nil {
+		return nil, err
+	}
+	peerServerTLS, peerClientTLS, err := cfg.peerTLS()
+	if err != nil {
+		return nil, err
 	}
 	// Listen before gossiping: gossip announces the addresses, and a port 0
 	// must be resolved to the real one first.
@@ -158,7 +157,7 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.rebuildRing(); err != nil {
 		return nil, err
 	}
-	if n.peers, err = transport.NewClient(transport.ClientConfig{Resolver: transport.ResolverFunc(n.rpcAddrOf), Logger: n.logger, TracerProvider: tp, Registerer: reg}); err != nil {
+	if n.peers, err = transport.NewClient(transport.ClientConfig{Resolver: transport.ResolverFunc(n.rpcAddrOf), Logger: n.logger, TracerProvider: tp, Registerer: reg, TLS: peerClientTLS}); err != nil {
 		return nil, err
 	}
 	hcfg := hints.DefaultConfig()
@@ -202,6 +201,7 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Handler:        replica.PeerService{Local: n.local, Coordinator: n.coordinator, Hints: n.hints, AntiEntropy: n.antiEntropy, Tracer: tracer(tp, "dynakv/replica")},
 		Logger:         n.logger,
 		TracerProvider: tp,
+		TLS:            peerServerTLS,
 	})
 
 	handler, err := api.NewHandler(api.Config{
@@ -261,6 +261,7 @@ func (n *Node) startGossip(ctx context.Context) error {
 	gcfg.DataDir = n.cfg.DataDir
 	gcfg.Join = n.cfg.Join
 	gcfg.JoinTimeout = n.cfg.JoinTimeout
+	gcfg.SecretKey, _ = n.cfg.gossipKey() // checked by validate
 	gcfg.Memberlist = n.cfg.GossipTuning
 	gcfg.Logger = n.logger
 	n.gossip, err = gossip.StartContext(ctx, gcfg)

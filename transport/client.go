@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +33,10 @@ type ClientConfig struct {
 	CallsInFlight int
 	// Registerer receives the client's metrics; nil: none are kept.
 	Registerer prometheus.Registerer
+	// TLS, if set, encrypts every connection: it must trust the peers'
+	// certificates (RootCAs) and hold this node's own (Certificates) when
+	// the peers require one. Nil: plain connections, for a private network.
+	TLS *tls.Config
 }
 
 // Client calls other nodes. It keeps one gRPC connection per peer, dialed on

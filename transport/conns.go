@@ -5,6 +5,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials"
 
 	"dynakv/replica"
 	"dynakv/transport/transportpb"
@@ -75,7 +76,12 @@ func (c *Client) acquireLocked(node, addr string) (p, stale *peer, err error) {
 	}
 	if p == nil {
 		// NewClient does no I/O: the first call makes the connection.
-		cc, err := grpc.NewClient("passthrough:///"+addr, append(dialOptions(c.cfg.MaxMessageBytes, c.versionString()), tracingDialOptions(c.cfg.TracerProvider)...)...)
+		opts := append(dialOptions(c.cfg.MaxMessageBytes, c.versionString()), tracingDialOptions(c.cfg.TracerProvider)...)
+		if c.cfg.TLS != nil {
+			// Replaces dialOptions' plain credentials: the last one wins.
+			opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(c.cfg.TLS)))
+		}
+		cc, err := grpc.NewClient("passthrough:///"+addr, opts...)
 		if err != nil {
 			return nil, stale, fmt.Errorf("%w: dial %s at %s: %w", replica.ErrUnreachable, node, addr, err)
 		}

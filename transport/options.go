@@ -44,8 +44,8 @@ const (
 	streamWorkers = 16
 )
 
-// dialOptions are the options of every connection a Client opens. There is
-// no TLS: nodes are expected on a private network.
+// dialOptions are the options of every connection a Client opens, with
+// plain credentials (ClientConfig.TLS replaces them).
 func dialOptions(maxMsg int, version string) []grpc.DialOption {
 	return []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),

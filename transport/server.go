@@ -1,14 +1,15 @@
 package transport
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
-
-	"go.opentelemetry.io/otel/trace"
 	"net"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"dynakv/transport/transportpb"
 )
@@ -22,6 +23,10 @@ type ServerConfig struct {
 	// TracerProvider records a span per call, continuing the caller's
 	// trace; nil: no tracing.
 	TracerProvider trace.TracerProvider
+	// TLS, if set, serves every connection over TLS with it (with
+	// ClientAuth set to require and verify peers' certificates, mutual
+	// TLS). Nil: plain connections, for a private network.
+	TLS *tls.Config
 }
 
 // Server serves this node's Handler to other nodes over gRPC.
@@ -41,7 +46,11 @@ func NewServer(cfg ServerConfig) *Server {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = DefaultShutdownGrace
 	}
-	s := &Server{cfg: cfg, grpc: grpc.NewServer(append(serverOptions(cfg.MaxMessageBytes, cfg.Logger), tracingServerOptions(cfg.TracerProvider)...)...)}
+	opts := append(serverOptions(cfg.MaxMessageBytes, cfg.Logger), tracingServerOptions(cfg.TracerProvider)...)
+	if cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
+	}
+	s := &Server{cfg: cfg, grpc: grpc.NewServer(opts...)}
 	if cfg.Handler != nil {
 		transportpb.RegisterNodeServer(s.grpc, &service{h: cfg.Handler, logger: cfg.Logger})
 	}

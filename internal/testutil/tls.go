@@ -18,7 +18,8 @@ import (
 // TLSFiles writes a self-signed certificate for 127.0.0.1 and localhost,
 // valid for an hour, and its private key, as PEM files in a temporary
 // folder, and returns their paths. The certificate is its own authority:
-// a client trusts the server by trusting certFile.
+// a client trusts the server by trusting certFile, and a server that
+// requires client certificates accepts it from a client too (mutual TLS).
 func TLSFiles(t testing.TB) (certFile, keyFile string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -33,7 +34,7 @@ func TLSFiles(t testing.TB) (certFile, keyFile string) {
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
 		DNSNames:              []string{"localhost"},
 	}

@@ -1,0 +1,71 @@
+package node
+
+// The node's transport security: TLS for the client API and for calls
+// between nodes, and the gossip encryption key, from the files and values
+// of Config.
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"os"
+)
+
+// apiTLS is the TLS configuration of the client API, nil when it is plain
+// HTTP.
+func (c Config) apiTLS() (*tls.Config, error) {
+	if c.TLSCertFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load the API's TLS certificate %s and key %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// peerTLS returns the TLS configurations of node-to-node calls, the server
+// side's and the client side's, both nil when the calls are plain. Both
+// present this node's certificate and trust only the peer authority: each
+// side checks the other's (mutual TLS).
+func (c Config) peerTLS() (server, client *tls.Config, err error) {
+	if c.PeerTLSCertFile == "" {
+		return nil, nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.PeerTLSCertFile, c.PeerTLSKeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load the node-to-node TLS certificate %s and key %s: %w", c.PeerTLSCertFile, c.PeerTLSKeyFile, err)
+	}
+	pem, err := os.ReadFile(c.PeerTLSCAFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the node-to-node certificate authority: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, nil, fmt.Errorf("--peer-tls-ca %s holds no PEM certificate", c.PeerTLSCAFile)
+	}
+	server = &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientCAs:    pool,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		MinVersion:   tls.VersionTLS12,
+	}
+	client = &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return server, client, nil
+}
+
+// gossipKey decodes GossipKey; nil when gossip is not encrypted.
+func (c Config) gossipKey() ([]byte, error) {
+	if c.GossipKey == "" {
+		return nil, nil
+	}
+	key, err := base64.StdEncoding.DecodeString(c.GossipKey)
+	if err != nil {
+		return nil, fmt.Errorf("--gossip-key is not standard base64 (%v): make one with `head -c 32 /dev/urandom | base64`", err)
+	}
+	if n := len(key); n != 16 && n != 24 && n != 32 {
+		return nil, fmt.Errorf("--gossip-key holds %d bytes; it must hold 16, 24 or 32: make one with `head -c 32 /dev/urandom | base64`", n)
+	}
+	return key, nil
+}
