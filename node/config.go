@@ -36,8 +36,8 @@ type Config struct {
 	JoinTimeout time.Duration
 	// TLSCertFile and TLSKeyFile (--tls-cert, --tls-key) make the client
 	// API HTTPS, with this certificate chain and private key (PEM files,
-	// read at start); both or neither. Node-to-node traffic is not
-	// encrypted by them.
+	// read again when they change); both or neither. Node-to-node traffic
+	// is not encrypted by them.
 	TLSCertFile string
 	TLSKeyFile  string
 	// PeerTLSCertFile, PeerTLSKeyFile and PeerTLSCAFile (--peer-tls-cert,

@@ -107,11 +107,11 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.store, err = storage.Open(sopts); err != nil {
 		return nil, err
 	}
-	apiTLS, err := cfg.apiTLS()
+	apiTLS, err := cfg.apiTLS(logger)
 	if err != nil {
 		return nil, err
 	}
-	peerServerTLS, peerClientTLS, err := cfg.peerTLS()
+	peerServerTLS, peerClientTLS, err := cfg.peerTLS(logger)
 	if err != nil {
 		return nil, err
 	}

@@ -9,33 +9,40 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"os"
 )
 
 // apiTLS is the TLS configuration of the client API, nil when it is plain
-// HTTP.
-func (c Config) apiTLS() (*tls.Config, error) {
+// HTTP. The certificate is read again when its files change.
+func (c Config) apiTLS(logger *slog.Logger) (*tls.Config, error) {
 	if c.TLSCertFile == "" {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+	files, err := loadCertFiles(c.TLSCertFile, c.TLSKeyFile, logger)
 	if err != nil {
-		return nil, fmt.Errorf("load the API's TLS certificate %s and key %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
+		return nil, fmt.Errorf("the API's certificate: %w", err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	return &tls.Config{
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return files.get() },
+		MinVersion:     tls.VersionTLS12,
+	}, nil
 }
 
 // peerTLS returns the TLS configurations of node-to-node calls, the server
 // side's and the client side's, both nil when the calls are plain. Both
 // present this node's certificate and trust only the peer authority: each
 // side checks the other's (mutual TLS).
-func (c Config) peerTLS() (server, client *tls.Config, err error) {
+//
+// This node's certificate is read again when its files change; the
+// authority is read once, at start.
+func (c Config) peerTLS(logger *slog.Logger) (server, client *tls.Config, err error) {
 	if c.PeerTLSCertFile == "" {
 		return nil, nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(c.PeerTLSCertFile, c.PeerTLSKeyFile)
+	files, err := loadCertFiles(c.PeerTLSCertFile, c.PeerTLSKeyFile, logger)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load the node-to-node TLS certificate %s and key %s: %w", c.PeerTLSCertFile, c.PeerTLSKeyFile, err)
+		return nil, nil, fmt.Errorf("the node-to-node certificate: %w", err)
 	}
 	pem, err := os.ReadFile(c.PeerTLSCAFile)
 	if err != nil {
@@ -46,12 +53,16 @@ func (c Config) peerTLS() (server, client *tls.Config, err error) {
 		return nil, nil, fmt.Errorf("--peer-tls-ca %s holds no PEM certificate", c.PeerTLSCAFile)
 	}
 	server = &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		ClientCAs:    pool,
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		MinVersion:   tls.VersionTLS12,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return files.get() },
+		ClientCAs:      pool,
+		ClientAuth:     tls.RequireAndVerifyClientCert,
+		MinVersion:     tls.VersionTLS12,
 	}
-	client = &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12}
+	client = &tls.Config{
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return files.get() },
+		RootCAs:              pool,
+		MinVersion:           tls.VersionTLS12,
+	}
 	return server, client, nil
 }
 

@@ -2,6 +2,12 @@ package node_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,4 +72,85 @@ func TestGossipKeyKeepsOtherNodesOut(t *testing.T) {
 	}
 	wantRefused(t, "--gossip-key of 5 bytes", func(cfg *node.Config) { cfg.GossipKey = "aGVsbG8=" }, "--gossip-key", "5 bytes")
 	wantRefused(t, "--gossip-key not base64", func(cfg *node.Config) { cfg.GossipKey = "!!" }, "--gossip-key", "base64")
+}
+
+// A renewed API certificate takes effect on the next connection, without a
+// restart; a renewal caught halfway keeps the previous one in use.
+func TestAPICertificateIsReloadedWhenItsFilesChange(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "api.pem"), filepath.Join(dir, "api-key.pem")
+	install := func(cert, key string) {
+		t.Helper()
+		for src, dst := range map[string]string{cert: certFile, key: keyFile} {
+			b, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dst+".tmp", b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(dst+".tmp", dst); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	oldCert, oldKey := testutil.TLSFiles(t)
+	newCert, newKey := testutil.TLSFiles(t)
+	install(oldCert, oldKey)
+
+	cfg := node.DefaultConfig()
+	cfg.ID, cfg.DataDir = "n1", t.TempDir()
+	cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	var logs testutil.SyncBuffer
+	cfg.Partitions, cfg.Sync, cfg.GossipTuning = 64, false, gossip.FastTimings
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg.TLSCertFile, cfg.TLSKeyFile = certFile, keyFile
+	n, err := node.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+
+	// trusts reports whether a new connection that trusts only ca's
+	// certificate reaches the node.
+	trusts := func(ca string) bool {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		c, err := client.New(n.APIURL(), client.WithTLSConfig(&tls.Config{RootCAs: pool}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Health(context.Background()) == nil
+	}
+	if !trusts(oldCert) || trusts(newCert) {
+		t.Fatal("before the renewal the node should present the old certificate")
+	}
+
+	// Halfway: the new certificate beside the old key does not load.
+	b, err := os.ReadFile(newCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 10*time.Second, "the node to try the half-renewed files", func() bool {
+		trusts(oldCert) // a handshake makes the node look at the files
+		return strings.Contains(logs.String(), "could not be loaded")
+	})
+	if !trusts(oldCert) {
+		t.Fatal("with the renewal halfway the node stopped presenting the old certificate")
+	}
+
+	install(newCert, newKey)
+	testutil.Eventually(t, 10*time.Second, "the renewed certificate to be presented", func() bool {
+		return trusts(newCert)
+	})
+	if trusts(oldCert) {
+		t.Fatal("after the renewal the node still presents the old certificate")
+	}
 }
