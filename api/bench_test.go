@@ -25,7 +25,7 @@ const benchValueBytes = 1 << 10
 func benchServer(b *testing.B, h http.Handler) (string, *http.Client) {
 	b.Helper()
 	srv := httptest.NewUnstartedServer(h)
-	srv.Config = api.NewServer("", h)
+	srv.Config = api.NewServer("", h, nil)
 	srv.Start()
 	b.Cleanup(srv.Close)
 	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}

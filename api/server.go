@@ -1,7 +1,11 @@
 package api
 
 import (
+	"context"
+	"log"
+	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -24,12 +28,32 @@ const (
 )
 
 // NewServer returns an HTTP server for h on addr with the timeouts above.
-func NewServer(addr string, h http.Handler) *http.Server {
+// net/http's own messages go to logger (nil: slog.Default()): failed TLS
+// handshakes, which any client that does not trust the certificate or a
+// port scanner makes, at debug; the rest as warnings.
+func NewServer(addr string, h http.Handler, logger *slog.Logger) *http.Server {
+	if logger == nil {
+		logger = slog.Default()
+	}
 	return &http.Server{
 		Addr:              addr,
 		Handler:           h,
 		ReadHeaderTimeout: ReadHeaderTimeout,
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          log.New(serverLog{logger}, "", 0),
 	}
+}
+
+// serverLog turns net/http's log lines into slog records.
+type serverLog struct{ logger *slog.Logger }
+
+func (l serverLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	l.logger.Log(context.Background(), level, msg, "component", "net/http")
+	return len(p), nil
 }

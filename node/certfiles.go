@@ -56,7 +56,7 @@ func (c *certFiles) reload(now time.Time) error {
 	for i, name := range []string{c.certFile, c.keyFile} {
 		fi, err := os.Stat(name)
 		if err != nil {
-			return err
+			return fmt.Errorf("read the TLS certificate %s and key %s: %w", c.certFile, c.keyFile, err)
 		}
 		modified[i] = fi.ModTime()
 	}

@@ -220,7 +220,7 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n.httpServer = api.NewServer(cfg.HTTPAddr, handler)
+	n.httpServer = api.NewServer(cfg.HTTPAddr, handler, n.logger)
 	n.httpServer.TLSConfig = apiTLS
 
 	reg.MustRegister(newNodeCollector(n))
