@@ -73,7 +73,7 @@ func (c Config) gossipKey() ([]byte, error) {
 	}
 	key, err := base64.StdEncoding.DecodeString(c.GossipKey)
 	if err != nil {
-		return nil, fmt.Errorf("--gossip-key is not standard base64 (%v): make one with `head -c 32 /dev/urandom | base64`", err)
+		return nil, fmt.Errorf("--gossip-key is not standard base64 (%w): make one with `head -c 32 /dev/urandom | base64`", err)
 	}
 	if n := len(key); n != 16 && n != 24 && n != 32 {
 		return nil, fmt.Errorf("--gossip-key holds %d bytes; it must hold 16, 24 or 32: make one with `head -c 32 /dev/urandom | base64`", n)
