@@ -81,10 +81,14 @@ type Config struct {
 	// addresses while it sees nobody.
 	RejoinInterval time.Duration
 
-	// SecretKey, if set, encrypts and authenticates every gossip message
-	// with AES-GCM (memberlist's keyring): nodes without the same key can
-	// neither read this node's gossip nor join it. 16, 24 or 32 bytes.
-	SecretKey []byte
+	// SecretKeys, if set, encrypt and authenticate every gossip message
+	// with AES-GCM (memberlist's keyring): nodes without one of them can
+	// neither read this node's gossip nor join it. The first encrypts what
+	// this node sends; every one of them is tried on what it receives, so
+	// a key is rotated without a split: add the new key second on every
+	// node, then move it first on every node, then drop the old one. Each
+	// 16, 24 or 32 bytes.
+	SecretKeys [][]byte
 
 	// Memberlist, if set, tunes the memberlist configuration after this
 	// package filled it (timings, Transport, encryption). It must not
@@ -159,8 +163,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.BindPort < 0 || c.BindPort > 65535 || c.AdvertisePort < 0 || c.AdvertisePort > 65535 {
 		return c, fmt.Errorf("%w: ports must be 0..65535", ErrInvalidConfig)
 	}
-	if n := len(c.SecretKey); n != 0 && n != 16 && n != 24 && n != 32 {
-		return c, fmt.Errorf("%w: SecretKey is %d bytes; it must be 16, 24 or 32 (AES-128, -192 or -256)", ErrInvalidConfig, n)
+	for i, k := range c.SecretKeys {
+		if n := len(k); n != 16 && n != 24 && n != 32 {
+			return c, fmt.Errorf("%w: SecretKeys[%d] is %d bytes; it must be 16, 24 or 32 (AES-128, -192 or -256)", ErrInvalidConfig, i, n)
+		}
 	}
 	if c.JoinTimeout <= 0 {
 		c.JoinTimeout = DefaultConfig().JoinTimeout

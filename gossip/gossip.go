@@ -106,7 +106,11 @@ func StartContext(ctx context.Context, cfg Config) (*Gossip, error) {
 	if err != nil {
 		return nil, err
 	}
-	ml, err := memberlist.Create(g.memberlistConfig())
+	mlc, err := g.memberlistConfig()
+	if err != nil {
+		return nil, err
+	}
+	ml, err := memberlist.Create(mlc)
 	if err != nil {
 		return nil, fmt.Errorf("gossip: start memberlist on %s:%d: %w", cfg.BindAddr, cfg.BindPort, err)
 	}
@@ -179,13 +183,19 @@ func wrapErr(doing string, err error) error {
 }
 
 // memberlistConfig builds memberlist's configuration from g.cfg.
-func (g *Gossip) memberlistConfig() *memberlist.Config {
+func (g *Gossip) memberlistConfig() (*memberlist.Config, error) {
 	c := memberlist.DefaultLANConfig()
 	c.BindAddr = g.cfg.BindAddr
 	c.BindPort = g.cfg.BindPort
 	c.AdvertiseAddr = g.cfg.AdvertiseAddr
 	c.AdvertisePort = g.cfg.AdvertisePort
-	c.SecretKey = g.cfg.SecretKey
+	if keys := g.cfg.SecretKeys; len(keys) > 0 {
+		kr, err := memberlist.NewKeyring(keys, keys[0])
+		if err != nil {
+			return nil, fmt.Errorf("%w: gossip keys: %w", ErrInvalidConfig, err)
+		}
+		c.Keyring = kr
+	}
 	if g.cfg.Memberlist != nil {
 		g.cfg.Memberlist(c)
 	}
@@ -204,7 +214,7 @@ func (g *Gossip) memberlistConfig() *memberlist.Config {
 		NumNodes:       g.numNodes,
 		RetransmitMult: c.RetransmitMult,
 	}
-	return c
+	return c, nil
 }
 
 // numNodes is the cluster size the broadcast queue scales retransmits by.

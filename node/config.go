@@ -50,7 +50,9 @@ type Config struct {
 	PeerTLSCAFile   string
 	// GossipKey (--gossip-key) encrypts gossip: base64 of 16, 24 or 32
 	// random bytes (AES-128, -192 or -256), the same on every node; nodes
-	// without it can neither read the cluster's gossip nor join it.
+	// without it can neither read the cluster's gossip nor join it. A
+	// comma-separated list rotates keys: the first encrypts, all decrypt
+	// (see gossip.Config.SecretKeys).
 	GossipKey string
 
 	ClusterName string // --cluster-name: nodes of different clusters refuse each other
@@ -210,7 +212,7 @@ func (c *Config) validate() error {
 	if set := (c.PeerTLSCertFile != "") || (c.PeerTLSKeyFile != "") || (c.PeerTLSCAFile != ""); set && (c.PeerTLSCertFile == "" || c.PeerTLSKeyFile == "" || c.PeerTLSCAFile == "") {
 		errs = append(errs, fmt.Errorf("--peer-tls-cert %q, --peer-tls-key %q and --peer-tls-ca %q go together: give all three PEM files to encrypt node-to-node calls, or none", c.PeerTLSCertFile, c.PeerTLSKeyFile, c.PeerTLSCAFile))
 	}
-	if _, err := c.gossipKey(); err != nil {
+	if _, err := c.gossipKeys(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.DiskFailurePolicy != DiskFailureStop && c.DiskFailurePolicy != DiskFailureDie {

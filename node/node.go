@@ -261,7 +261,7 @@ func (n *Node) startGossip(ctx context.Context) error {
 	gcfg.DataDir = n.cfg.DataDir
 	gcfg.Join = n.cfg.Join
 	gcfg.JoinTimeout = n.cfg.JoinTimeout
-	gcfg.SecretKey, _ = n.cfg.gossipKey() // checked by validate
+	gcfg.SecretKeys, _ = n.cfg.gossipKeys() // checked by validate
 	gcfg.Memberlist = n.cfg.GossipTuning
 	gcfg.Logger = n.logger
 	n.gossip, err = gossip.StartContext(ctx, gcfg)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 )
 
 // apiTLS is the TLS configuration of the client API, nil when it is plain
@@ -66,17 +67,22 @@ func (c Config) peerTLS(logger *slog.Logger) (server, client *tls.Config, err er
 	return server, client, nil
 }
 
-// gossipKey decodes GossipKey; nil when gossip is not encrypted.
-func (c Config) gossipKey() ([]byte, error) {
+// gossipKeys decodes GossipKey, a comma-separated list whose first key
+// encrypts; nil when gossip is not encrypted.
+func (c Config) gossipKeys() ([][]byte, error) {
 	if c.GossipKey == "" {
 		return nil, nil
 	}
-	key, err := base64.StdEncoding.DecodeString(c.GossipKey)
-	if err != nil {
-		return nil, fmt.Errorf("--gossip-key is not standard base64 (%w): make one with `head -c 32 /dev/urandom | base64`", err)
+	var keys [][]byte
+	for i, k := range strings.Split(c.GossipKey, ",") {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k))
+		if err != nil {
+			return nil, fmt.Errorf("--gossip-key: key %d is not standard base64 (%w): make one with `head -c 32 /dev/urandom | base64`", i+1, err)
+		}
+		if n := len(key); n != 16 && n != 24 && n != 32 {
+			return nil, fmt.Errorf("--gossip-key: key %d holds %d bytes; it must hold 16, 24 or 32: make one with `head -c 32 /dev/urandom | base64`", i+1, n)
+		}
+		keys = append(keys, key)
 	}
-	if n := len(key); n != 16 && n != 24 && n != 32 {
-		return nil, fmt.Errorf("--gossip-key holds %d bytes; it must hold 16, 24 or 32: make one with `head -c 32 /dev/urandom | base64`", n)
-	}
-	return key, nil
+	return keys, nil
 }

@@ -71,7 +71,22 @@ func TestGossipKeyKeepsOtherNodesOut(t *testing.T) {
 		t.Fatalf("n1 sees members %+v (%v), want only itself", ms, err)
 	}
 	wantRefused(t, "--gossip-key of 5 bytes", func(cfg *node.Config) { cfg.GossipKey = "aGVsbG8=" }, "--gossip-key", "5 bytes")
-	wantRefused(t, "--gossip-key not base64", func(cfg *node.Config) { cfg.GossipKey = "!!" }, "--gossip-key", "base64")
+	wantRefused(t, "--gossip-key not base64", func(cfg *node.Config) { cfg.GossipKey = gossipKey + ",!!" }, "--gossip-key", "key 2", "base64")
+}
+
+// Mid-rotation, nodes that encrypt with different keys but each accept
+// both form one cluster: the key changes without a split.
+func TestGossipKeyRotatesWithoutASplit(t *testing.T) {
+	const newKey = "bmV3IGtleSwgdGhpcnR5LXR3byBieXRlcyBsb25nISE=" // 32 bytes
+	i := 0
+	c := startClusterWith(t, 2, func(cfg *node.Config) {
+		// n1 still encrypts with the old key, n2 already with the new one.
+		cfg.GossipKey = []string{gossipKey + "," + newKey, newKey + "," + gossipKey}[i]
+		i++
+	})
+	if err := c.put("n2", "k", "v", "", client.Levels{W: "all"}); err != nil {
+		t.Fatalf("a write at w=all mid-rotation: %v", err)
+	}
 }
 
 // A renewed API certificate takes effect on the next connection, without a
