@@ -36,6 +36,16 @@ func loadCertFiles(certFile, keyFile string, logger *slog.Logger) (*certFiles, e
 	return c, nil
 }
 
+// notAfter is when the certificate in use expires.
+func (c *certFiles) notAfter() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.current == nil || c.current.Leaf == nil {
+		return time.Time{}
+	}
+	return c.current.Leaf.NotAfter
+}
+
 // get returns the certificate to present now.
 func (c *certFiles) get() (*tls.Certificate, error) {
 	c.mu.Lock()

@@ -12,7 +12,7 @@ type nodeCollector struct {
 
 	diskBytes, compactions, compactionDebt, compactionsRunning, flushes, l0Files, readAmp,
 	writeStalls, writeStallSeconds, storageFailed, memtableBytes, cacheBytes, rowCacheBytes, rowCacheEntries, rowCacheReads, walSyncs, members, ringMembers,
-	transferPasses, transferSent, transferBytes, transferDropped *prometheus.Desc
+	transferPasses, transferSent, transferBytes, transferDropped, certExpiry *prometheus.Desc
 }
 
 func newNodeCollector(n *Node) *nodeCollector {
@@ -43,6 +43,7 @@ func newNodeCollector(n *Node) *nodeCollector {
 		transferSent:       d("dynakv_transfer_keys_sent_total", "Keys sent to their new owners after ring changes."),
 		transferBytes:      d("dynakv_transfer_bytes_sent_total", "Bytes of keys and records sent to new owners (counted once per receiving node)."),
 		transferDropped:    d("dynakv_transfer_keys_dropped_total", "Keys dropped here once every new owner acknowledged them."),
+		certExpiry:         d("dynakv_tls_certificate_expiry_timestamp_seconds", "When the TLS certificate in use expires (Unix time), by use: api (--tls-cert) or peer (--peer-tls-cert).", "use"),
 	}
 }
 
@@ -70,6 +71,11 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		failed = 1
 	}
 	gauge(c.storageFailed, failed)
+	for use, files := range c.n.certs {
+		if t := files.notAfter(); !t.IsZero() {
+			gauge(c.certExpiry, float64(t.Unix()), use)
+		}
+	}
 	gauge(c.memtableBytes, float64(st.MemtableBytes))
 	gauge(c.cacheBytes, float64(st.CacheBytes))
 	gauge(c.rowCacheBytes, float64(st.RowCacheBytes))

@@ -39,7 +39,8 @@ type Node struct {
 	gossip      *gossip.Gossip
 	placement   *placement
 	coordinator *replica.Coordinator
-	lister      *replica.Lister // GET /keys
+	lister      *replica.Lister       // GET /keys
+	certs       map[string]*certFiles // TLS certificates in use, by use (api, peer); set before serving
 	peers       *transport.Client
 	rpcServer   *transport.Server
 
@@ -107,13 +108,20 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.store, err = storage.Open(sopts); err != nil {
 		return nil, err
 	}
-	apiTLS, err := cfg.apiTLS(logger)
+	apiTLS, apiCerts, err := cfg.apiTLS(logger)
 	if err != nil {
 		return nil, err
 	}
-	peerServerTLS, peerClientTLS, err := cfg.peerTLS(logger)
+	peerServerTLS, peerClientTLS, peerCerts, err := cfg.peerTLS(logger)
 	if err != nil {
 		return nil, err
+	}
+	n.certs = map[string]*certFiles{}
+	if apiCerts != nil {
+		n.certs["api"] = apiCerts
+	}
+	if peerCerts != nil {
+		n.certs["peer"] = peerCerts
 	}
 	// Listen before gossiping: gossip announces the addresses, and a port 0
 	// must be resolved to the real one first.

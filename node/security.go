@@ -16,18 +16,18 @@ import (
 
 // apiTLS is the TLS configuration of the client API, nil when it is plain
 // HTTP. The certificate is read again when its files change.
-func (c Config) apiTLS(logger *slog.Logger) (*tls.Config, error) {
+func (c Config) apiTLS(logger *slog.Logger) (*tls.Config, *certFiles, error) {
 	if c.TLSCertFile == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	files, err := loadCertFiles(c.TLSCertFile, c.TLSKeyFile, logger)
 	if err != nil {
-		return nil, fmt.Errorf("the API's certificate: %w", err)
+		return nil, nil, fmt.Errorf("the API's certificate: %w", err)
 	}
 	return &tls.Config{
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return files.get() },
 		MinVersion:     tls.VersionTLS12,
-	}, nil
+	}, files, nil
 }
 
 // peerTLS returns the TLS configurations of node-to-node calls, the server
@@ -37,21 +37,21 @@ func (c Config) apiTLS(logger *slog.Logger) (*tls.Config, error) {
 //
 // This node's certificate is read again when its files change; the
 // authority is read once, at start.
-func (c Config) peerTLS(logger *slog.Logger) (server, client *tls.Config, err error) {
+func (c Config) peerTLS(logger *slog.Logger) (server, client *tls.Config, files *certFiles, err error) {
 	if c.PeerTLSCertFile == "" {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
-	files, err := loadCertFiles(c.PeerTLSCertFile, c.PeerTLSKeyFile, logger)
+	files, err = loadCertFiles(c.PeerTLSCertFile, c.PeerTLSKeyFile, logger)
 	if err != nil {
-		return nil, nil, fmt.Errorf("the node-to-node certificate: %w", err)
+		return nil, nil, nil, fmt.Errorf("the node-to-node certificate: %w", err)
 	}
 	pem, err := os.ReadFile(c.PeerTLSCAFile)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read the node-to-node certificate authority: %w", err)
+		return nil, nil, nil, fmt.Errorf("read the node-to-node certificate authority: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, nil, fmt.Errorf("--peer-tls-ca %s holds no PEM certificate", c.PeerTLSCAFile)
+		return nil, nil, nil, fmt.Errorf("--peer-tls-ca %s holds no PEM certificate", c.PeerTLSCAFile)
 	}
 	server = &tls.Config{
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return files.get() },
@@ -64,7 +64,7 @@ func (c Config) peerTLS(logger *slog.Logger) (server, client *tls.Config, err er
 		RootCAs:              pool,
 		MinVersion:           tls.VersionTLS12,
 	}
-	return server, client, nil
+	return server, client, files, nil
 }
 
 // gossipKeys decodes GossipKey, a comma-separated list whose first key

@@ -4,9 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +171,32 @@ func TestAPICertificateIsReloadedWhenItsFilesChange(t *testing.T) {
 	})
 	if trusts(oldCert) {
 		t.Fatal("after the renewal the node still presents the old certificate")
+	}
+
+	// /metrics tells when the certificate in use expires.
+	pem, err := os.ReadFile(newCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Get(n.APIURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.LoadX509KeyPair(newCert, newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(`dynakv_tls_certificate_expiry_timestamp_seconds{use="api"} %s`, strconv.FormatFloat(float64(cert.Leaf.NotAfter.Unix()), 'g', -1, 64))
+	if !strings.Contains(string(body), want) {
+		t.Fatalf("/metrics does not hold %q", want)
 	}
 }
