@@ -98,16 +98,8 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 		}
 	}()
 
-	sopts := storage.DefaultOptions(cfg.DataDir, cfg.ID)
-	sopts.Sync = cfg.Sync
-	sopts.SyncGroupWindow = cfg.SyncGroupWindow
-	sopts.CacheBytes = cfg.CacheBytes
-	sopts.RowCacheBytes = cfg.RowCacheBytes
-	sopts.Logger = n.logger
-	sopts.FS = cfg.StorageFS
-	if n.store, err = storage.Open(sopts); err != nil {
-		return nil, err
-	}
+	// Certificates first: a node that cannot serve what it was asked to
+	// touches no data.
 	apiTLS, apiCerts, err := cfg.apiTLS(logger)
 	if err != nil {
 		return nil, err
@@ -122,6 +114,16 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	if peerCerts != nil {
 		n.certs["peer"] = peerCerts
+	}
+	sopts := storage.DefaultOptions(cfg.DataDir, cfg.ID)
+	sopts.Sync = cfg.Sync
+	sopts.SyncGroupWindow = cfg.SyncGroupWindow
+	sopts.CacheBytes = cfg.CacheBytes
+	sopts.RowCacheBytes = cfg.RowCacheBytes
+	sopts.Logger = n.logger
+	sopts.FS = cfg.StorageFS
+	if n.store, err = storage.Open(sopts); err != nil {
+		return nil, err
 	}
 	// Listen before gossiping: gossip announces the addresses, and a port 0
 	// must be resolved to the real one first.
