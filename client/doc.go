@@ -11,4 +11,17 @@
 //	obj, err := c.Get(ctx, "k", client.Levels{})
 //	// ... resolve obj.Siblings into one value ...
 //	newCtx, err := c.Put(ctx, "k", value, "text/plain", obj.Context, client.Levels{})
+//
+// Listing the cluster's keys, page by page:
+//
+//	for cont := ""; ; {
+//		page, err := c.ListKeys(ctx, "user/", 1000, cont)
+//		// ... page.Keys ...
+//		if cont = page.Continuation; cont == "" {
+//			break
+//		}
+//	}
+//
+// A node serving HTTPS is reached with an https:// endpoint; WithTLSConfig
+// trusts a private certificate authority.
 package client
