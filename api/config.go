@@ -83,6 +83,12 @@ type Config struct {
 	// it (the node's storage failed, say) instead of 200.
 	Health func() error
 
+	// Authorize, if set, is asked for the bearer token of every request
+	// but GET /healthz and GET /metrics (which reveal no key or value):
+	// a request without a token it accepts is answered 401 (see auth.go).
+	// Nil: no token is asked for.
+	Authorize func(token string) bool
+
 	// TracerProvider records a span per request; nil: no tracing.
 	TracerProvider trace.TracerProvider
 }

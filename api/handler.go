@@ -118,6 +118,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.cfg.Logger.DebugContext(r.Context(), "request", "method", r.Method, "route", route, "status", rw.code(), "took", time.Since(start))
 	}()
 
+	if !h.authorized(r) {
+		_, r.Pattern = h.mux.Handler(r) // for the metrics' route label
+		rw.Header().Set("WWW-Authenticate", `Bearer realm="dynakv"`)
+		rw.answer(unauthorized)
+		return
+	}
 	h.mux.ServeHTTP(rw, r)
 	if rw.unmatched {
 		rw.Header().Del("Location") // of a swallowed redirect to a cleaned path

@@ -24,6 +24,7 @@ type Client struct {
 	hc        *http.Client
 	userAgent string
 	tls       *tls.Config // for https endpoints; nil: Go's defaults
+	token     string      // sent as Authorization: Bearer; empty: none
 }
 
 // Option configures New.
@@ -37,6 +38,10 @@ func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc
 // endpoints, such as one whose RootCAs trust a private certificate
 // authority. It has no effect with WithHTTPClient.
 func WithTLSConfig(cfg *tls.Config) Option { return func(c *Client) { c.tls = cfg } }
+
+// WithToken sends token as Authorization: Bearer with every request, for
+// nodes started with --api-token-file.
+func WithToken(token string) Option { return func(c *Client) { c.token = token } }
 
 // WithUserAgent sets the User-Agent header of every request.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
@@ -136,6 +141,9 @@ func (c *Client) send(ctx context.Context, req request) (*http.Response, error) 
 		hr.Header[k] = vs
 	}
 	hr.Header.Set("User-Agent", c.userAgent)
+	if c.token != "" {
+		hr.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.hc.Do(hr)
 	if err != nil {
 		return nil, err // a *url.Error: it names the method and URL

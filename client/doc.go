@@ -23,5 +23,6 @@
 //	}
 //
 // A node serving HTTPS is reached with an https:// endpoint; WithTLSConfig
-// trusts a private certificate authority.
+// trusts a private certificate authority, and WithToken sends the API token
+// a node started with --api-token-file asks for.
 package client

@@ -48,6 +48,10 @@ type Config struct {
 	PeerTLSCertFile string
 	PeerTLSKeyFile  string
 	PeerTLSCAFile   string
+	// APITokenFile (--api-token-file) makes the client API ask every
+	// request (but /healthz and /metrics) for a bearer token among the
+	// file's, one per line; the file is read again when it changes.
+	APITokenFile string
 	// GossipKey (--gossip-key) encrypts gossip: base64 of 16, 24 or 32
 	// random bytes (AES-128, -192 or -256), the same on every node; nodes
 	// without it can neither read the cluster's gossip nor join it. A

@@ -108,6 +108,14 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var authorize func(string) bool
+	if cfg.APITokenFile != "" {
+		tokens, err := loadAPITokens(cfg.APITokenFile, logger)
+		if err != nil {
+			return nil, err
+		}
+		authorize = tokens.accept
+	}
 	n.certs = map[string]*certFiles{}
 	if apiCerts != nil {
 		n.certs["api"] = apiCerts
@@ -226,6 +234,7 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Logger:           n.logger,
 		TracerProvider:   tp,
 		Health:           n.store.Err,
+		Authorize:        authorize,
 	})
 	if err != nil {
 		return nil, err

@@ -117,18 +117,11 @@ func TestAPICertificateIsReloadedWhenItsFilesChange(t *testing.T) {
 	newCert, newKey := testutil.TLSFiles(t)
 	install(oldCert, oldKey)
 
-	cfg := node.DefaultConfig()
-	cfg.ID, cfg.DataDir = "n1", t.TempDir()
-	cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	var logs testutil.SyncBuffer
-	cfg.Partitions, cfg.Sync, cfg.GossipTuning = 64, false, gossip.FastTimings
-	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg.TLSCertFile, cfg.TLSKeyFile = certFile, keyFile
-	n, err := node.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
+	n := startSingle(t, func(cfg *node.Config) {
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		cfg.TLSCertFile, cfg.TLSKeyFile = certFile, keyFile
+	})
 
 	// trusts reports whether a new connection that trusts only ca's
 	// certificate reaches the node.
@@ -199,4 +192,70 @@ func TestAPICertificateIsReloadedWhenItsFilesChange(t *testing.T) {
 	if !strings.Contains(string(body), want) {
 		t.Fatalf("/metrics does not hold %q", want)
 	}
+}
+
+// With --api-token-file, the API asks for one of the file's tokens; a
+// rewritten file takes effect without a restart.
+func TestAPITokensRotateWithoutARestart(t *testing.T) {
+	const first, second = "first-token-0123456789", "second-token-0123456789"
+	file := filepath.Join(t.TempDir(), "tokens")
+	write := func(content string) {
+		t.Helper()
+		if err := os.WriteFile(file+".tmp", []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(file+".tmp", file); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("# clients' tokens\n" + first + "\n")
+	n := startSingle(t, func(cfg *node.Config) { cfg.APITokenFile = file })
+	ctx := context.Background()
+	with := func(token string) error {
+		cl, err := client.New(n.APIURL(), client.WithToken(token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cl.Put(ctx, "k", []byte("v"), "text/plain", "", client.Levels{})
+		return err
+	}
+	if err := with(first); err != nil {
+		t.Fatalf("a write with the file's token: %v", err)
+	}
+	if err := with(""); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("a write without a token: %v, want a 401", err)
+	}
+
+	write(first + "\n" + second + "\n") // rotation: both accepted for a while
+	testutil.Eventually(t, 10*time.Second, "the second token to be accepted", func() bool { return with(second) == nil })
+	write(second + "\n")
+	testutil.Eventually(t, 10*time.Second, "the first token to be refused", func() bool { return with(first) != nil })
+	if err := with(second); err != nil {
+		t.Fatalf("a write with the remaining token: %v", err)
+	}
+
+	wantRefused(t, "a token file with a short token", func(cfg *node.Config) {
+		short := filepath.Join(t.TempDir(), "short")
+		if err := os.WriteFile(short, []byte("abc\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg.APITokenFile = short
+	}, "API token file", "line 1", "16 bytes")
+}
+
+// startSingle starts a one-node cluster with the test timings, its config
+// changed by edit, without waiting on its API (which edit may protect).
+func startSingle(t *testing.T, edit func(*node.Config)) *node.Node {
+	t.Helper()
+	cfg := node.DefaultConfig()
+	cfg.ID, cfg.DataDir = "n1", t.TempDir()
+	cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Partitions, cfg.Sync, cfg.GossipTuning, cfg.Logger = 64, false, gossip.FastTimings, testLogger()
+	edit(&cfg)
+	n, err := node.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
 }

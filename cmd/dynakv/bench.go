@@ -18,7 +18,7 @@ import (
 // benchFlags are the flags of `dynakv bench`, besides the levels.
 type benchFlags struct {
 	endpoints []string
-	tlsFlags
+	connFlags
 	output      string
 	workload    string
 	readRatio   float64
@@ -38,7 +38,7 @@ type benchFlags struct {
 func (f *benchFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringSliceVarP(&f.endpoints, "endpoint", "e", []string{client.DefaultEndpoint}, "API addresses of the nodes to load, repeated or comma-separated (env DYNAKV_ENDPOINT)")
-	f.tlsFlags.register(cmd)
+	f.connFlags.register(cmd)
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fl.StringVar(&f.workload, "workload", "a", "operation mix: "+loadgen.WorkloadNames)
 	fl.Float64Var(&f.readRatio, "read-ratio", 0, "custom mix instead of --workload: the fraction of reads, 0 to 1")
@@ -150,7 +150,7 @@ interrupted (after printing what ran) or when every operation failed.`,
 			if err != nil {
 				return err
 			}
-			endpoints, err := checkEndpoints(cmd.Context(), bf.endpoints, bf.tlsFlags)
+			endpoints, err := checkEndpoints(cmd.Context(), bf.endpoints, bf.connFlags)
 			if err != nil {
 				return err
 			}
@@ -183,7 +183,7 @@ interrupted (after printing what ran) or when every operation failed.`,
 // checkEndpoints returns a client of each endpoint, after checking that it
 // answers its health check, so that a typo fails at once rather than as a
 // run of connection errors.
-func checkEndpoints(ctx context.Context, endpoints []string, tf tlsFlags) ([]*client.Client, error) {
+func checkEndpoints(ctx context.Context, endpoints []string, tf connFlags) ([]*client.Client, error) {
 	if len(endpoints) == 0 {
 		return nil, errors.New("--endpoint: give at least one node")
 	}

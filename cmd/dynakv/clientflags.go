@@ -20,13 +20,13 @@ import (
 type endpointFlags struct {
 	endpoint string
 	output   string
-	tlsFlags
+	connFlags
 }
 
 func (f *endpointFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.endpoint, "endpoint", "e", client.DefaultEndpoint, "API address of any node, host:port or URL (env DYNAKV_ENDPOINT)")
-	f.tlsFlags.register(cmd)
+	f.connFlags.register(cmd)
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 }
 
@@ -46,18 +46,24 @@ func (f *endpointFlags) client() (*client.Client, error) {
 	return c, nil
 }
 
-// tlsFlags are the flags of commands that may reach nodes over https.
-type tlsFlags struct {
+// connFlags are how commands reach nodes that ask for more than plain
+// HTTP: a certificate authority for https endpoints, a token.
+type connFlags struct {
 	caCert string
+	token  string
 }
 
-func (f *tlsFlags) register(cmd *cobra.Command) {
+func (f *connFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.caCert, "ca-cert", "", "PEM file of the certificate authority that signed the nodes' certificates, for https endpoints (env DYNAKV_CA_CERT; default: the system's)")
+	cmd.Flags().StringVar(&f.token, "token", "", "API token, for nodes started with --api-token-file (env DYNAKV_TOKEN)")
 }
 
-// options returns the client options for userAgent and the TLS flags.
-func (f *tlsFlags) options(userAgent string) ([]client.Option, error) {
+// options returns the client options for userAgent and the flags.
+func (f *connFlags) options(userAgent string) ([]client.Option, error) {
 	opts := []client.Option{client.WithUserAgent(userAgent)}
+	if f.token != "" {
+		opts = append(opts, client.WithToken(f.token))
+	}
 	if f.caCert == "" {
 		return opts, nil
 	}

@@ -41,6 +41,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&cfg.PeerTLSCertFile, "peer-tls-cert", "", "PEM certificate chain this node presents to other nodes: node-to-node calls use mutual TLS (with --peer-tls-key and --peer-tls-ca, on every node)")
 	f.StringVar(&cfg.PeerTLSKeyFile, "peer-tls-key", "", "PEM private key of --peer-tls-cert")
 	f.StringVar(&cfg.PeerTLSCAFile, "peer-tls-ca", "", "PEM certificate authority that signed every node's --peer-tls-cert; peers it did not sign are refused")
+	f.StringVar(&cfg.APITokenFile, "api-token-file", "", "file of API tokens, one per line: every request but /healthz and /metrics must send one as Authorization: Bearer TOKEN (read again when it changes)")
 	f.StringVar(&cfg.GossipKey, "gossip-key", "", "encrypt gossip with this key, the same on every node: base64 of 16, 24 or 32 random bytes (head -c 32 /dev/urandom | base64); a comma-separated list rotates keys: the first encrypts, every one decrypts")
 	f.StringVar(&cfg.GossipAddr, "gossip", cfg.GossipAddr, "gossip listen address (UDP and TCP)")
 	f.StringVar(&cfg.RPCAddr, "rpc", "", "node-to-node listen address (default: the gossip host, gossip port + 1)")

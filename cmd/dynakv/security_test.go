@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,5 +53,41 @@ func TestTLSNodeServesTheCLIOverHTTPS(t *testing.T) {
 	}
 	if err := runFails(t, "get", "-e", https, "--ca-cert", key, "greeting"); err == nil || !strings.Contains(err.Error(), "--ca-cert") {
 		t.Errorf("get with a --ca-cert holding no certificate: %v, want an error naming --ca-cert", err)
+	}
+}
+
+// A node started with an API token file serves the CLI when --token (or
+// DYNAKV_TOKEN) gives one of its tokens; without it the CLI fails with the
+// node's message.
+func TestTokenReachesANodeThatAsksForOne(t *testing.T) {
+	const token = "cli-token-0123456789"
+	file := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := node.DefaultConfig()
+	cfg.ID, cfg.DataDir = "n1", filepath.Join(t.TempDir(), "n1")
+	cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Partitions, cfg.Sync, cfg.GossipTuning = 64, false, gossip.FastTimings
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.APITokenFile = file
+	n, err := node.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	e := n.APIURL()
+
+	mustRun(t, "", "put", "-e", e, "--token", token, "k", "v")
+	if err := runFails(t, "get", "-e", e, "k"); err == nil || !strings.Contains(err.Error(), "requires a token") {
+		t.Fatalf("get without a token: %v, want the node's 401 message", err)
+	}
+	t.Setenv("DYNAKV_TOKEN", token)
+	if out, _ := mustRun(t, "", "get", "-e", e, "k"); out != "v" {
+		t.Fatalf("get with DYNAKV_TOKEN = %q, want v", out)
+	}
+	out, _ := mustRun(t, "", "status", "-e", e, "-o", "json")
+	if !strings.Contains(out, `"replica_partitions":64`) {
+		t.Fatalf("status with a token = %s, want n1's own row", out)
 	}
 }
