@@ -17,17 +17,7 @@ import (
 // that fans out to the other nodes (status) uses https too.
 func TestTLSNodeServesTheCLIOverHTTPS(t *testing.T) {
 	cert, key := testutil.TLSFiles(t)
-	cfg := node.DefaultConfig()
-	cfg.ID, cfg.DataDir = "n1", filepath.Join(t.TempDir(), "n1")
-	cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Partitions, cfg.Sync, cfg.GossipTuning = 64, false, gossip.FastTimings
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	cfg.TLSCertFile, cfg.TLSKeyFile = cert, key
-	n, err := node.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
+	n := startNode(t, func(cfg *node.Config) { cfg.TLSCertFile, cfg.TLSKeyFile = cert, key })
 	if !strings.HasPrefix(n.APIURL(), "https://") {
 		t.Fatalf("APIURL = %s, want https", n.APIURL())
 	}
@@ -65,17 +55,7 @@ func TestTokenReachesANodeThatAsksForOne(t *testing.T) {
 	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := node.DefaultConfig()
-	cfg.ID, cfg.DataDir = "n1", filepath.Join(t.TempDir(), "n1")
-	cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Partitions, cfg.Sync, cfg.GossipTuning = 64, false, gossip.FastTimings
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	cfg.APITokenFile = file
-	n, err := node.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
+	n := startNode(t, func(cfg *node.Config) { cfg.APITokenFile = file })
 	e := n.APIURL()
 
 	mustRun(t, "", "put", "-e", e, "--token", token, "k", "v")
@@ -90,4 +70,22 @@ func TestTokenReachesANodeThatAsksForOne(t *testing.T) {
 	if !strings.Contains(out, `"replica_partitions":64`) {
 		t.Fatalf("status with a token = %s, want n1's own row", out)
 	}
+}
+
+// startNode starts one node with the test timings and its config changed
+// by edit, without waiting on its API (which edit may protect).
+func startNode(t *testing.T, edit func(*node.Config)) *node.Node {
+	t.Helper()
+	cfg := node.DefaultConfig()
+	cfg.ID, cfg.DataDir = "n1", filepath.Join(t.TempDir(), "n1")
+	cfg.HTTPAddr, cfg.GossipAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Partitions, cfg.Sync, cfg.GossipTuning = 64, false, gossip.FastTimings
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	edit(&cfg)
+	n, err := node.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
 }
