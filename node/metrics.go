@@ -71,8 +71,8 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		failed = 1
 	}
 	gauge(c.storageFailed, failed)
-	for use, files := range c.n.certs {
-		if t := files.notAfter(); !t.IsZero() {
+	for use, cert := range c.n.certs {
+		if t := notAfter(cert); !t.IsZero() {
 			gauge(c.certExpiry, float64(t.Unix()), use)
 		}
 	}

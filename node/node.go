@@ -39,8 +39,8 @@ type Node struct {
 	gossip      *gossip.Gossip
 	placement   *placement
 	coordinator *replica.Coordinator
-	lister      *replica.Lister       // GET /keys
-	certs       map[string]*certFiles // TLS certificates in use, by use (api, peer); set before serving
+	lister      *replica.Lister         // GET /keys
+	certs       map[string]*certificate // TLS certificates in use, by use (api, peer); set before serving
 	peers       *transport.Client
 	rpcServer   *transport.Server
 
@@ -114,9 +114,9 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 		if err != nil {
 			return nil, err
 		}
-		authorize = tokens.accept
+		authorize = func(token string) bool { return acceptToken(tokens, token) }
 	}
-	n.certs = map[string]*certFiles{}
+	n.certs = map[string]*certificate{}
 	if apiCerts != nil {
 		n.certs["api"] = apiCerts
 	}

@@ -12,22 +12,45 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 )
 
-// apiTLS is the TLS configuration of the client API, nil when it is plain
-// HTTP. The certificate is read again when its files change.
-func (c Config) apiTLS(logger *slog.Logger) (*tls.Config, *certFiles, error) {
+// certificate is a certificate and key from PEM files, read again when
+// they change (see reloading).
+type certificate = reloading[*tls.Certificate]
+
+func loadCertificate(what, certFile, keyFile string, logger *slog.Logger) (*certificate, error) {
+	return newReloading(what, []string{certFile, keyFile}, func() (*tls.Certificate, error) {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load the TLS certificate %s and key %s: %w", certFile, keyFile, err)
+		}
+		return &cert, nil
+	}, logger)
+}
+
+// notAfter is when the certificate in use expires.
+func notAfter(c *certificate) time.Time {
+	if leaf := c.get().Leaf; leaf != nil {
+		return leaf.NotAfter
+	}
+	return time.Time{}
+}
+
+// apiTLS is the TLS configuration of the client API and its certificate,
+// nil when it is plain HTTP.
+func (c Config) apiTLS(logger *slog.Logger) (*tls.Config, *certificate, error) {
 	if c.TLSCertFile == "" {
 		return nil, nil, nil
 	}
-	files, err := loadCertFiles(c.TLSCertFile, c.TLSKeyFile, logger)
+	cert, err := loadCertificate("the API's TLS certificate", c.TLSCertFile, c.TLSKeyFile, logger)
 	if err != nil {
-		return nil, nil, fmt.Errorf("the API's certificate: %w", err)
+		return nil, nil, err
 	}
 	return &tls.Config{
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return files.get() },
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert.get(), nil },
 		MinVersion:     tls.VersionTLS12,
-	}, files, nil
+	}, cert, nil
 }
 
 // peerTLS returns the TLS configurations of node-to-node calls, the server
@@ -37,13 +60,13 @@ func (c Config) apiTLS(logger *slog.Logger) (*tls.Config, *certFiles, error) {
 //
 // This node's certificate is read again when its files change; the
 // authority is read once, at start.
-func (c Config) peerTLS(logger *slog.Logger) (server, client *tls.Config, files *certFiles, err error) {
+func (c Config) peerTLS(logger *slog.Logger) (server, client *tls.Config, cert *certificate, err error) {
 	if c.PeerTLSCertFile == "" {
 		return nil, nil, nil, nil
 	}
-	files, err = loadCertFiles(c.PeerTLSCertFile, c.PeerTLSKeyFile, logger)
+	cert, err = loadCertificate("the node-to-node TLS certificate", c.PeerTLSCertFile, c.PeerTLSKeyFile, logger)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("the node-to-node certificate: %w", err)
+		return nil, nil, nil, err
 	}
 	pem, err := os.ReadFile(c.PeerTLSCAFile)
 	if err != nil {
@@ -54,17 +77,17 @@ func (c Config) peerTLS(logger *slog.Logger) (server, client *tls.Config, files 
 		return nil, nil, nil, fmt.Errorf("--peer-tls-ca %s holds no PEM certificate", c.PeerTLSCAFile)
 	}
 	server = &tls.Config{
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return files.get() },
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert.get(), nil },
 		ClientCAs:      pool,
 		ClientAuth:     tls.RequireAndVerifyClientCert,
 		MinVersion:     tls.VersionTLS12,
 	}
 	client = &tls.Config{
-		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return files.get() },
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert.get(), nil },
 		RootCAs:              pool,
 		MinVersion:           tls.VersionTLS12,
 	}
-	return server, client, files, nil
+	return server, client, cert, nil
 }
 
 // gossipKeys decodes GossipKey, a comma-separated list whose first key
