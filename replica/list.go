@@ -33,7 +33,8 @@ type ListQuery struct {
 	MaxScan int    // examine at most this many stored keys, 1..MaxListScan
 }
 
-func (q ListQuery) check() error {
+// Validate returns an error naming the bound a query is outside of.
+func (q ListQuery) Validate() error {
 	switch {
 	case q.Limit < 1 || q.Limit > MaxListLimit:
 		return fmt.Errorf("list keys: limit %d is outside 1..%d", q.Limit, MaxListLimit)
@@ -63,7 +64,7 @@ var errStopScan = errors.New("stop the scan")
 
 // ListKeys lists the keys this replica holds in partition, as q asks.
 func (l *Local) ListKeys(partition uint32, q ListQuery) (ListPage, error) {
-	if err := q.check(); err != nil {
+	if err := q.Validate(); err != nil {
 		return ListPage{}, err
 	}
 	// Keys with a prefix form one run in key order, starting at the prefix

@@ -38,8 +38,8 @@ func (c *Client) ListKeys(ctx context.Context, node string, partition uint32, q 
 }
 
 func listKeysRequest(partition uint32, q replica.ListQuery) (*transportpb.ListKeysRequest, error) {
-	if q.Limit < 1 || q.Limit > replica.MaxListLimit || q.MaxScan < 1 || q.MaxScan > replica.MaxListScan {
-		return nil, fmt.Errorf("limit %d or scan budget %d is out of bounds", q.Limit, q.MaxScan)
+	if err := q.Validate(); err != nil {
+		return nil, err
 	}
 	return &transportpb.ListKeysRequest{
 		Partition: partition,
@@ -57,9 +57,8 @@ func (s *service) ListKeys(ctx context.Context, req *transportpb.ListKeysRequest
 		Limit:   int(min(req.GetLimit(), replica.MaxListLimit+1)),
 		MaxScan: int(min(req.GetMaxScan(), replica.MaxListScan+1)),
 	}
-	if q.Limit < 1 || q.Limit > replica.MaxListLimit || q.MaxScan < 1 || q.MaxScan > replica.MaxListScan {
-		return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("list keys of partition %d: limit %d and scan budget %d must be within 1..%d and 1..%d",
-			req.GetPartition(), req.GetLimit(), req.GetMaxScan(), replica.MaxListLimit, replica.MaxListScan))
+	if err := q.Validate(); err != nil {
+		return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("list keys of partition %d: %v", req.GetPartition(), err))
 	}
 	page, err := s.h.ListKeys(ctx, req.GetPartition(), q)
 	if err != nil {
