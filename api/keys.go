@@ -102,9 +102,9 @@ func parseKeysRequest(rawQuery string, maxTimeout time.Duration) (replica.ListRe
 	}
 	timeout := min(DefaultKeysTimeout, maxTimeout)
 	if s := q.Get("timeout"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 || d > maxTimeout {
-			return replica.ListRequest{}, 0, badRequest("parameter timeout=%q: use a Go duration above 0 and at most %v, such as 5s", s, maxTimeout)
+		d, err := parseTimeout(s, maxTimeout)
+		if err != nil {
+			return replica.ListRequest{}, 0, err
 		}
 		timeout = d
 	}

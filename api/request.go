@@ -70,9 +70,9 @@ func parseParams(rawQuery string, n int, defaultTimeout, maxTimeout time.Duratio
 		*l.dst = v
 	}
 	if s := q.Get("timeout"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 || d > maxTimeout {
-			return levelParams{}, badRequest("parameter timeout=%q: use a Go duration above 0 and at most %v, such as 250ms or 2s", s, maxTimeout)
+		d, err := parseTimeout(s, maxTimeout)
+		if err != nil {
+			return levelParams{}, err
 		}
 		p.timeout = d
 	}
@@ -84,6 +84,15 @@ func parseParams(rawQuery string, n int, defaultTimeout, maxTimeout time.Duratio
 		return levelParams{}, badRequest("parameter returnbody=%q: use true or false", s)
 	}
 	return p, nil
+}
+
+// parseTimeout parses a request's timeout parameter.
+func parseTimeout(s string, maxTimeout time.Duration) (time.Duration, *Error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 || d > maxTimeout {
+		return 0, badRequest("parameter timeout=%q: use a Go duration above 0 and at most %v, such as 250ms or 2s", s, maxTimeout)
+	}
+	return d, nil
 }
 
 func (p levelParams) read() replica.ReadOptions {
