@@ -43,8 +43,12 @@ type KeysPage struct {
 
 // KeysRoute returns GET /keys served from keys: one page of the cluster's
 // keys, with ?prefix=, ?limit= (1..replica.MaxListLimit), ?continuation=
-// (from the previous page) and ?timeout= (at most maxTimeout).
+// (from the previous page) and ?timeout= (at most maxTimeout). Unexpected
+// errors go to logger (nil: slog.Default()).
 func KeysRoute(keys Keys, maxTimeout time.Duration, logger *slog.Logger) Route {
+	if logger == nil {
+		logger = slog.Default()
+	}
 	return Route{"GET /keys", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, timeout, err := parseKeysRequest(r.URL.RawQuery, maxTimeout)
 		if err != nil {
