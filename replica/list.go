@@ -294,9 +294,6 @@ func (l *Lister) fromOnePrimary(ctx context.Context, p uint32, primaries []strin
 
 func (l *Lister) ask(ctx context.Context, id string, p uint32, q ListQuery) (ListPage, error) {
 	if id == l.cfg.Self {
-		if err := l.cfg.Local.Err(); err != nil {
-			return ListPage{}, err
-		}
 		return l.cfg.Local.ListKeys(p, q)
 	}
 	return l.cfg.Peers.ListKeys(ctx, id, p, q)

@@ -137,8 +137,5 @@ func (p PeerService) ReapTombstones(ctx context.Context, entries []KeyState) ([]
 
 // ListKeys lists the keys this node holds in partition.
 func (p PeerService) ListKeys(_ context.Context, partition uint32, q ListQuery) (ListPage, error) {
-	if err := p.Local.Err(); err != nil {
-		return ListPage{}, err
-	}
-	return p.Local.ListKeys(partition, q)
+	return p.Local.ListKeys(partition, q) // refused by storage once the disk failed
 }
