@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -78,10 +77,13 @@ func KeysRoute(keys Keys, maxTimeout time.Duration, logger *slog.Logger) Route {
 	})}
 }
 
+// keysParams are the query parameters of GET /keys.
+var keysParams = []string{"prefix", "limit", "continuation", "timeout"}
+
 func parseKeysRequest(rawQuery string, maxTimeout time.Duration) (replica.ListRequest, time.Duration, *Error) {
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return replica.ListRequest{}, 0, badRequest("the query string is malformed (%v); send parameters as name=value pairs joined by &", err)
+	q, qerr := parseQuery(rawQuery, keysParams)
+	if qerr != nil {
+		return replica.ListRequest{}, 0, qerr
 	}
 	req := replica.ListRequest{Limit: DefaultKeysLimit}
 	if s := q.Get("prefix"); s != "" {

@@ -85,11 +85,13 @@ func TestKeysBadParametersAre400(t *testing.T) {
 		"limit=ten":   "limit",
 		"prefix=%FF":  "prefix",
 		"prefix=" + strings.Repeat("p", api.MaxKeyBytes+1): "prefix",
-		"continuation=!!!": "continuation",
-		"continuation=AA":  "continuation",
-		"timeout=soon":     "timeout",
-		"timeout=2m":       "timeout",
-		"limit=%zz":        "malformed",
+		"continuation=!!!":  "continuation",
+		"continuation=AA":   "continuation",
+		"timeout=soon":      "timeout",
+		"timeout=2m":        "timeout",
+		"limit=%zz":         "malformed",
+		"Limit=5":           "lower case: use limit",
+		"prefix=a&prefix=b": "given 2 times",
 	} {
 		msg := a.do(http.MethodGet, "/keys?"+query, nil).wantError(t, http.StatusBadRequest, "bad_request")
 		if !strings.Contains(msg, wantInMessage) {

@@ -254,7 +254,7 @@ func TestBadKeysAre400(t *testing.T) {
 func TestLevelsAndTimeout(t *testing.T) {
 	a := newTestAPI(t, singlenode.Options{}, func(c *api.Config) { c.MaxTimeout = 10 * time.Second })
 	a.put("/kv/k", "v", "")
-	for _, q := range []string{"r=one", "r=quorum&w=all", "r=1&pr=1", "pw=0&pr=all", "timeout=250ms", "R=7&unknown=1", "r="} {
+	for _, q := range []string{"r=one", "r=quorum&w=all", "r=1&pr=1", "pw=0&pr=all", "timeout=250ms", "unknown=1&_=1764200000", "r="} {
 		if r := a.do(http.MethodGet, "/kv/k?"+q, nil); r.status != http.StatusOK {
 			t.Errorf("GET ?%s: status %d, want 200; body %s", q, r.status, r.body)
 		}
@@ -274,6 +274,12 @@ func TestLevelsAndTimeout(t *testing.T) {
 		"timeout=abc":    "Go duration",
 		"r=%zz":          "malformed",
 		"returnbody=yes": "true or false",
+		// A level spelt in another case or given twice would otherwise
+		// fall back to the default or the first value: weaker than asked.
+		"R=all":       "lower case: use r",
+		"Timeout=2s":  "lower case: use timeout",
+		"r=1&r=all":   "given 2 times",
+		"w=all&w=one": "given 2 times",
 	} {
 		for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
 			r := a.do(method, "/kv/k?"+q, strings.NewReader("v"))

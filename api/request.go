@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -39,13 +40,40 @@ type levelParams struct {
 	returnBody   bool          // a PUT answers with the key's state, as a GET does
 }
 
-// parseParams validates every level and the timeout of a data request, reads
-// and writes alike, so a malformed value is a 400 whatever the method. Unknown
-// parameters are ignored; an empty value means the default.
-func parseParams(rawQuery string, n int, defaultTimeout, maxTimeout time.Duration) (levelParams, error) {
+// dataParams are the query parameters of the data routes.
+var dataParams = []string{"r", "w", "pr", "pw", "timeout", "returnbody"}
+
+// parseQuery parses a request's query string and checks the names of the
+// parameters the route takes (known, all lower case). A parameter given
+// twice, or spelt in another case (R=all, Timeout=2s), is a 400: using the
+// first value, or the default, would silently give the client weaker
+// levels than it asked for. Other parameters are ignored, as HTTP caches'
+// and proxies' additions must be.
+func parseQuery(rawQuery string, known []string) (url.Values, *Error) {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return levelParams{}, badRequest("the query string is malformed (%v); send parameters as name=value pairs joined by &", err)
+		return nil, badRequest("the query string is malformed (%v); send parameters as name=value pairs joined by &", err)
+	}
+	for name, values := range q {
+		switch {
+		case slices.Contains(known, name):
+			if len(values) > 1 {
+				return nil, badRequest("parameter %s is given %d times; give it once", name, len(values))
+			}
+		case slices.Contains(known, strings.ToLower(name)):
+			return nil, badRequest("parameter %q is not known; parameter names are lower case: use %s", name, strings.ToLower(name))
+		}
+	}
+	return q, nil
+}
+
+// parseParams validates every level and the timeout of a data request, reads
+// and writes alike, so a malformed value is a 400 whatever the method. An
+// empty value means the default.
+func parseParams(rawQuery string, n int, defaultTimeout, maxTimeout time.Duration) (levelParams, error) {
+	q, qerr := parseQuery(rawQuery, dataParams)
+	if qerr != nil {
+		return levelParams{}, qerr
 	}
 	p := levelParams{timeout: defaultTimeout}
 	for _, l := range []struct {
