@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -81,11 +82,17 @@ func KeysRoute(keys Keys, maxTimeout time.Duration, logger *slog.Logger) Route {
 var keysParams = []string{"prefix", "limit", "continuation", "timeout"}
 
 func parseKeysRequest(rawQuery string, maxTimeout time.Duration) (replica.ListRequest, time.Duration, *Error) {
-	q, qerr := parseQuery(rawQuery, keysParams)
-	if qerr != nil {
-		return replica.ListRequest{}, 0, qerr
+	q, err := parseQuery(rawQuery, keysParams)
+	if err != nil {
+		return replica.ListRequest{}, 0, err
 	}
-	req := replica.ListRequest{Limit: DefaultKeysLimit}
+	return parseListing(q, DefaultKeysLimit, replica.MaxListLimit, DefaultKeysTimeout, maxTimeout)
+}
+
+// parseListing parses the parameters of a paged walk through the keys:
+// prefix, limit (1..maxLimit), continuation and timeout.
+func parseListing(q url.Values, defaultLimit, maxLimit int, defaultTimeout, maxTimeout time.Duration) (replica.ListRequest, time.Duration, *Error) {
+	req := replica.ListRequest{Limit: defaultLimit}
 	if s := q.Get("prefix"); s != "" {
 		if len(s) > MaxKeyBytes || !utf8.ValidString(s) {
 			return replica.ListRequest{}, 0, badRequest("parameter prefix: a prefix must be at most %d bytes of UTF-8, as keys are", MaxKeyBytes)
@@ -94,8 +101,8 @@ func parseKeysRequest(rawQuery string, maxTimeout time.Duration) (replica.ListRe
 	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > replica.MaxListLimit {
-			return replica.ListRequest{}, 0, badRequest("parameter limit=%q: use a whole number of keys from 1 to %d", s, replica.MaxListLimit)
+		if err != nil || n < 1 || n > maxLimit {
+			return replica.ListRequest{}, 0, badRequest("parameter limit=%q: use a whole number of keys from 1 to %d", s, maxLimit)
 		}
 		req.Limit = n
 	}
@@ -106,7 +113,7 @@ func parseKeysRequest(rawQuery string, maxTimeout time.Duration) (replica.ListRe
 		}
 		req.Cursor = c
 	}
-	timeout := min(DefaultKeysTimeout, maxTimeout)
+	timeout := min(defaultTimeout, maxTimeout)
 	if s := q.Get("timeout"); s != "" {
 		d, err := parseTimeout(s, maxTimeout)
 		if err != nil {
@@ -133,7 +140,7 @@ func keysError(err error, timeout time.Duration, logger *slog.Logger) *Error {
 	if e, ok := errorFor(err); ok {
 		return e
 	}
-	logger.Error("listing keys failed", "err", err)
+	logger.Error("request failed", "err", err)
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: internalMessage}
 }
 

@@ -77,23 +77,12 @@ func parseParams(rawQuery string, n int, defaultTimeout, maxTimeout time.Duratio
 	}
 	p := levelParams{timeout: defaultTimeout}
 	for _, l := range []struct {
-		name      string
-		def       string
-		allowZero bool
-		dst       *int
-	}{
-		{"r", "quorum", false, &p.r},
-		{"w", "quorum", false, &p.w},
-		{"pr", "0", true, &p.pr},
-		{"pw", "0", true, &p.pw},
-	} {
-		s := q.Get(l.name)
-		if s == "" {
-			s = l.def
-		}
-		v, err := replica.ParseLevel(s, n, l.allowZero)
+		name string
+		dst  *int
+	}{{"r", &p.r}, {"w", &p.w}, {"pr", &p.pr}, {"pw", &p.pw}} {
+		v, err := parseLevel(q, l.name, n)
 		if err != nil {
-			return levelParams{}, badRequest("parameter %s: %v", l.name, err)
+			return levelParams{}, err
 		}
 		*l.dst = v
 	}
@@ -112,6 +101,24 @@ func parseParams(rawQuery string, n int, defaultTimeout, maxTimeout time.Duratio
 		return levelParams{}, badRequest("parameter returnbody=%q: use true or false", s)
 	}
 	return p, nil
+}
+
+// parseLevel parses the level parameter name (r, w, pr or pw) against N:
+// r and w default to quorum and are at least one, pr and pw default to 0.
+func parseLevel(q url.Values, name string, n int) (int, *Error) {
+	primaries := name == "pr" || name == "pw"
+	s := q.Get(name)
+	if s == "" {
+		s = "quorum"
+		if primaries {
+			s = "0"
+		}
+	}
+	v, err := replica.ParseLevel(s, n, primaries)
+	if err != nil {
+		return 0, badRequest("parameter %s: %v", name, err)
+	}
+	return v, nil
 }
 
 // parseTimeout parses a request's timeout parameter.

@@ -155,9 +155,10 @@ func (c *Client) send(ctx context.Context, req request) (*http.Response, error) 
 	return nil, readError(resp)
 }
 
-// getJSON GETs path and decodes a 200 answer into out.
-func (c *Client) getJSON(ctx context.Context, path string, out any) error {
-	resp, err := c.send(ctx, request{method: http.MethodGet, path: path, ok: []int{http.StatusOK}})
+// getJSON GETs path with query (nil: none) and decodes a 200 answer into
+// out.
+func (c *Client) getJSON(ctx context.Context, path string, query url.Values, out any) error {
+	resp, err := c.send(ctx, request{method: http.MethodGet, path: path, query: query, ok: []int{http.StatusOK}})
 	if err != nil {
 		return err
 	}
@@ -185,5 +186,5 @@ func (c *Client) post(ctx context.Context, path string) (*Accepted, error) {
 // Health checks the node's /healthz.
 func (c *Client) Health(ctx context.Context) error {
 	var out map[string]any
-	return c.getJSON(ctx, "/healthz", &out)
+	return c.getJSON(ctx, "/healthz", nil, &out)
 }

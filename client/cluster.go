@@ -19,7 +19,7 @@ type Member struct {
 // Members lists the nodes the contacted node knows of.
 func (c *Client) Members(ctx context.Context) ([]Member, error) {
 	var out []Member
-	if err := c.getJSON(ctx, "/cluster/members", &out); err != nil {
+	if err := c.getJSON(ctx, "/cluster/members", nil, &out); err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}
 	return out, nil
@@ -55,7 +55,7 @@ type RingMember struct {
 // Ring describes the ring as the contacted node sees it.
 func (c *Client) Ring(ctx context.Context) (*RingInfo, error) {
 	var out RingInfo
-	if err := c.getJSON(ctx, "/cluster/ring", &out); err != nil {
+	if err := c.getJSON(ctx, "/cluster/ring", nil, &out); err != nil {
 		return nil, fmt.Errorf("get ring: %w", err)
 	}
 	return &out, nil
@@ -79,7 +79,7 @@ type Preflist struct {
 // Preflist returns the preference list of key.
 func (c *Client) Preflist(ctx context.Context, key string) (*Preflist, error) {
 	var out Preflist
-	if err := c.getJSON(ctx, KeyPath("/cluster/preflist/", key), &out); err != nil {
+	if err := c.getJSON(ctx, KeyPath("/cluster/preflist/", key), nil, &out); err != nil {
 		return nil, fmt.Errorf("preflist of %q: %w", key, err)
 	}
 	return &out, nil
@@ -107,7 +107,7 @@ type ReplicaView struct {
 // a hint) stores for key.
 func (c *Client) Replicas(ctx context.Context, key string) (*ReplicaView, error) {
 	var out ReplicaView
-	if err := c.getJSON(ctx, KeyPath("/debug/replicas/", key), &out); err != nil {
+	if err := c.getJSON(ctx, KeyPath("/debug/replicas/", key), nil, &out); err != nil {
 		return nil, fmt.Errorf("replicas of %q: %w", key, err)
 	}
 	return &out, nil

@@ -2,9 +2,7 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strconv"
 )
@@ -23,7 +21,15 @@ type KeysPage struct {
 // keys than limit, even none, and still have a continuation; follow it
 // until it is empty.
 func (c *Client) ListKeys(ctx context.Context, prefix string, limit int, continuation string) (*KeysPage, error) {
-	q := url.Values{}
+	var page KeysPage
+	if err := c.getJSON(ctx, "/keys", pageQuery(url.Values{}, prefix, limit, continuation), &page); err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	return &page, nil
+}
+
+// pageQuery adds the parameters of a paged walk through the keys to q.
+func pageQuery(q url.Values, prefix string, limit int, continuation string) url.Values {
 	if prefix != "" {
 		q.Set("prefix", prefix)
 	}
@@ -33,14 +39,5 @@ func (c *Client) ListKeys(ctx context.Context, prefix string, limit int, continu
 	if continuation != "" {
 		q.Set("continuation", continuation)
 	}
-	resp, err := c.send(ctx, request{method: http.MethodGet, path: "/keys", query: q, ok: []int{http.StatusOK}})
-	if err != nil {
-		return nil, fmt.Errorf("list keys: %w", err)
-	}
-	defer resp.Body.Close()
-	var page KeysPage
-	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
-		return nil, fmt.Errorf("list keys: decode answer: %w", err)
-	}
-	return &page, nil
+	return q
 }

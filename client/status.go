@@ -59,7 +59,7 @@ type LeaveProgress struct {
 // Status returns the contacted node's own status.
 func (c *Client) Status(ctx context.Context) (*NodeStatus, error) {
 	var out NodeStatus
-	if err := c.getJSON(ctx, "/cluster/status", &out); err != nil {
+	if err := c.getJSON(ctx, "/cluster/status", nil, &out); err != nil {
 		return nil, fmt.Errorf("get status: %w", err)
 	}
 	return &out, nil

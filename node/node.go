@@ -391,6 +391,7 @@ func (n *Node) routes() []api.Route {
 	routes = append(routes, api.StatusRoutes((*statusView)(n))...)
 	routes = append(routes, api.RepairRoutes((*repairView)(n), n.logger)...)
 	routes = append(routes, api.KeysRoute(n.lister, n.cfg.MaxTimeout, n.logger))
+	routes = append(routes, api.BackupRoutes(backupView{n.lister, n.coordinator, n.placement}, api.BackupConfig{MaxTimeout: n.cfg.MaxTimeout, Logger: n.logger})...)
 	if n.cfg.Pprof {
 		routes = append(routes, pprofRoutes()...)
 	}

@@ -36,7 +36,7 @@ func (e *ObjectTooLargeError) Error() string {
 // UnavailableError means fewer replicas were reachable than the levels need,
 // found before anything was sent: nothing was written.
 type UnavailableError struct {
-	Op              string // "read" or "write"
+	Op              string // "read", "write" or "restore"
 	Needed          int    // replicas the level needs
 	Alive           int    // replicas reachable now
 	NeededPrimaries int    // primaries pr/pw needs

@@ -47,14 +47,9 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 	partition, primaries, fallbacks := c.cfg.Placement.Locate(key)
 	targets := c.writeTargets(primaries, fallbacks)
 	need := needed(opts.W, opts.PW)
-	livePrimaries := 0
-	for _, t := range targets {
-		if t.primary {
-			livePrimaries++
-		}
-	}
-	if len(targets) < need || livePrimaries < opts.PW {
-		return nil, &UnavailableError{Op: "write", Needed: need, Alive: len(targets), NeededPrimaries: opts.PW, AlivePrimaries: livePrimaries}
+	livePrimaries, err := writeAvailable("write", targets, need, opts.PW)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := c.withTimeout(ctx, opts.Timeout)
 	defer cancel()
@@ -110,13 +105,36 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 		c.drain(replies, len(others), func(reply) {})
 		return nil, err
 	}
-	// Every reply, before and after the client has its answer, is checked
-	// for a failure, whose primary then gets a hint kept here.
+	if err := c.awaitAcks(ctx, "write", &t, replies, partition, key, state); err != nil {
+		return nil, err
+	}
+	return state, nil
+}
+
+// writeAvailable checks, before anything is written, that targets can meet
+// a write's levels, and returns how many of them are primaries.
+func writeAvailable(op string, targets []target, need, needPrimaries int) (livePrimaries int, err error) {
+	for _, t := range targets {
+		if t.primary {
+			livePrimaries++
+		}
+	}
+	if len(targets) < need || livePrimaries < needPrimaries {
+		return livePrimaries, &UnavailableError{Op: op, Needed: need, Alive: len(targets), NeededPrimaries: needPrimaries, AlivePrimaries: livePrimaries}
+	}
+	return livePrimaries, nil
+}
+
+// awaitAcks counts replies of a write of state into t until its levels are
+// met, they cannot be, or ctx ends. Every reply, before and after the
+// client has its answer, is checked for a failure, whose primary then gets
+// a hint kept here.
+func (c *Coordinator) awaitAcks(ctx context.Context, op string, t *tally, replies <-chan reply, partition uint32, key []byte, state *versioning.Set) error {
 	failed := func(r reply) {
 		if r.err == nil {
 			return
 		}
-		c.cfg.Logger.DebugContext(ctx, "replicate failed", "key", string(key), "node", r.node, "hint_for", r.hintFor, "err", r.err)
+		c.cfg.Logger.DebugContext(ctx, op+" to a replica failed", "key", string(key), "node", r.node, "hint_for", r.hintFor, "err", r.err)
 		if r.primary {
 			c.hintHere(ctx, r.node, partition, key, state)
 		} else {
@@ -126,7 +144,7 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 	for !t.met() {
 		if t.hopeless() {
 			c.drain(replies, t.outstanding, failed)
-			return nil, t.failure("write", nil)
+			return t.failure(op, nil)
 		}
 		select {
 		case r := <-replies:
@@ -134,11 +152,11 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 			failed(r)
 		case <-ctx.Done():
 			c.drain(replies, t.outstanding, failed)
-			return nil, t.failure("write", ctx.Err())
+			return t.failure(op, ctx.Err())
 		}
 	}
 	c.drain(replies, t.outstanding, failed)
-	return state, nil
+	return nil
 }
 
 // drain hands the replies still to come to fn, on one of the coordinator's

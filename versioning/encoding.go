@@ -129,12 +129,21 @@ func (s *Set) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil), nil 
 
 // DecodeSet decodes a Set, checking every invariant the package relies on. It
 // never panics, whatever the input. Values alias buf.
-func DecodeSet(buf []byte) (*Set, error) {
+func DecodeSet(buf []byte) (*Set, error) { return decodeSet(buf, MaxCounter) }
+
+// DecodeClientSet decodes a Set a client sent (a key's versions from a
+// backup, being restored): as DecodeSet, with its counters bounded as a
+// client's context's are (MaxContextCounter), since merging the set moves
+// the key's clock, and through NextCounterFloor its coordinators' sequences,
+// as far as a context would.
+func DecodeClientSet(buf []byte) (*Set, error) { return decodeSet(buf, MaxContextCounter) }
+
+func decodeSet(buf []byte, maxCounter uint64) (*Set, error) {
 	d := decoder{buf: buf}
 	if v := d.byte(); d.err == nil && v != setFormatV1 {
 		return nil, fmt.Errorf("versioning: decode set: %w: unknown format version %d", ErrMalformed, v)
 	}
-	clock := d.clock(MaxCounter)
+	clock := d.clock(maxCounter)
 	n := d.count(6) // a sibling takes at least 6 bytes
 	s := &Set{Clock: clock, Siblings: make([]Sibling, 0, n)}
 	seen := make(map[Dot]bool)

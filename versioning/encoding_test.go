@@ -171,6 +171,46 @@ func TestDecodersRefuseCountersAboveMaxCounter(t *testing.T) {
 	}
 }
 
+// A set a client sends (a backup being restored) moves the key's clock as
+// far as a context would, so its counters have a context's bound.
+func TestDecodeClientSetBoundsCountersAsContexts(t *testing.T) {
+	at := func(counter uint64) []byte {
+		s, err := (*Set)(nil).Update(nil, Event{Dot{"a.1", counter}, 1}, Sibling{Value: []byte("v")}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.AppendBinary(nil)
+	}
+	if s, err := DecodeClientSet(at(MaxContextCounter)); err != nil || s.Clock.Get("a.1") != MaxContextCounter {
+		t.Errorf("a set at MaxContextCounter: %v, %v; want it accepted", s, err)
+	}
+	if _, err := DecodeClientSet(at(MaxContextCounter + 1)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("a set above MaxContextCounter: err = %v, want ErrMalformed", err)
+	}
+	if _, err := DecodeSet(at(MaxContextCounter + 1)); err != nil {
+		t.Errorf("DecodeSet of a stored set above MaxContextCounter: %v; stored sets may go up to MaxCounter", err)
+	}
+}
+
+func FuzzDecodeClientSet(f *testing.F) {
+	f.Add(sampleSet(f).AppendBinary(nil))
+	f.Add([]byte{1, 1, 1, 'a', 1, 1, 1, 0, 1, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		s, err := DecodeClientSet(buf)
+		if err != nil {
+			return
+		}
+		for _, e := range s.Clock {
+			if e.Counter > MaxContextCounter {
+				t.Fatalf("decoded a client's set with counter %d above %d", e.Counter, MaxContextCounter)
+			}
+		}
+		if _, err := DecodeSet(s.AppendBinary(nil)); err != nil {
+			t.Fatalf("a client's set that decodes is not a valid stored set: %v", err)
+		}
+	})
+}
+
 func TestKeyContextIsBoundToItsKey(t *testing.T) {
 	c := sampleSet(t).Context()
 	enc := EncodeKeyContext([]byte("k"), c)

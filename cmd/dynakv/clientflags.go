@@ -80,6 +80,14 @@ func (f *connFlags) options(userAgent string) ([]client.Option, error) {
 
 func (f *endpointFlags) json() bool { return f.output == "json" }
 
+// checkPerRequest checks a flag that sets how many keys one request takes.
+func checkPerRequest(flag string, v, limit int) error {
+	if v < 1 || v > limit {
+		return fmt.Errorf("--%s %d: use 1 to %d keys per request", flag, v, limit)
+	}
+	return nil
+}
+
 // printJSON writes v as one line of JSON, for scripts (jq, read).
 func printJSON(w io.Writer, v any) error {
 	if err := json.NewEncoder(w).Encode(v); err != nil {

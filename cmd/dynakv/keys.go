@@ -38,8 +38,8 @@ server's JSON object, one per line ({"keys":[...],"continuation":"..."}).`,
 			if limit < 0 {
 				return fmt.Errorf("--limit %d: use a number of keys, or 0 for all", limit)
 			}
-			if page < 1 || page > replica.MaxListLimit {
-				return fmt.Errorf("--page-size %d: use 1 to %d keys per request", page, replica.MaxListLimit)
+			if err := checkPerRequest("page-size", page, replica.MaxListLimit); err != nil {
+				return err
 			}
 			c, err := ef.client()
 			if err != nil {
