@@ -17,6 +17,9 @@ type Progress struct {
 	Duration time.Duration // the phase's time limit; 0 if none
 	Rate     float64       // operations per second since the previous report; overall when Done
 	Done     bool          // the phase ended: its last report
+	// Unit names what Ops counts ("keys"); empty: "ops". With a unit, a
+	// count of no errors is left out of the line.
+	Unit string
 }
 
 // String formats p as one line, such as
@@ -31,7 +34,14 @@ func (p Progress) String() string {
 	if p.Total > 0 {
 		fmt.Fprintf(&b, "/%d", p.Total)
 	}
-	fmt.Fprintf(&b, " ops, %.0f ops/s, %d %s", p.Rate, p.Errors, plural(int(p.Errors), "error"))
+	unit := p.Unit
+	if unit == "" {
+		unit = "ops"
+	}
+	fmt.Fprintf(&b, " %s, %.0f %s/s", unit, p.Rate, unit)
+	if p.Unit == "" || p.Errors > 0 {
+		fmt.Fprintf(&b, ", %d %s", p.Errors, plural(int(p.Errors), "error"))
+	}
 	if p.Done {
 		b.WriteString(", done")
 	}

@@ -70,6 +70,10 @@ func TestProgressLines(t *testing.T) {
 	if got := p.String(); got != "preload 1s: 50/200 ops, 50 ops/s, 0 errors, done" {
 		t.Errorf("String() = %q", got)
 	}
+	p = Progress{Phase: "backup", Elapsed: 2 * time.Second, Ops: 20000, Rate: 9876.5, Unit: "keys"}
+	if got := p.String(); got != "backup 2s: 20000 keys, 9876 keys/s" {
+		t.Errorf("String() = %q", got)
+	}
 
 	var plain bytes.Buffer
 	pp := NewProgressPrinter(&plain, false)

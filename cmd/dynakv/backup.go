@@ -7,12 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"dynakv/api"
 	"dynakv/backup"
 	"dynakv/client"
+	"dynakv/loadgen"
 )
 
 func newBackupCmd() *cobra.Command {
@@ -82,12 +84,14 @@ func writeBackup(cmd *cobra.Command, c *client.Client, out io.Writer, prefix str
 	if err != nil {
 		return 0, err
 	}
+	progress := newKeyProgress(cmd, "backup")
 	continuation := ""
 	for {
 		p, err := c.Backup(cmd.Context(), prefix, page, continuation, lv)
 		if err != nil {
 			return w.Count(), fmt.Errorf("after %d keys: %w", w.Count(), err)
 		}
+		progress.update(int64(w.Count()) + int64(len(p.Records)))
 		for _, rec := range p.Records {
 			versions, err := base64.RawURLEncoding.DecodeString(rec.Versions)
 			if err != nil {
@@ -98,6 +102,7 @@ func writeBackup(cmd *cobra.Command, c *client.Client, out io.Writer, prefix str
 			}
 		}
 		if p.Continuation == "" {
+			progress.done(int64(w.Count()))
 			return w.Count(), w.Close()
 		}
 		continuation = p.Continuation
@@ -164,6 +169,43 @@ were restored.`,
 	return cmd
 }
 
+// keyProgress reports a backup's or a restore's progress on stderr at most
+// once a second, as dynakv bench does: one line rewritten in place on a
+// terminal, plain lines elsewhere.
+type keyProgress struct {
+	printer          *loadgen.ProgressPrinter
+	phase            string
+	start, last      time.Time
+	lastKeys         int64
+	printedSomething bool
+}
+
+func newKeyProgress(cmd *cobra.Command, phase string) *keyProgress {
+	now := time.Now()
+	errOut := cmd.ErrOrStderr()
+	return &keyProgress{printer: loadgen.NewProgressPrinter(errOut, isTerminal(errOut)), phase: phase, start: now, last: now}
+}
+
+func (p *keyProgress) update(keys int64) {
+	now := time.Now()
+	if now.Sub(p.last) < time.Second {
+		return
+	}
+	rate := float64(keys-p.lastKeys) / now.Sub(p.last).Seconds()
+	p.printer.Print(loadgen.Progress{Phase: p.phase, Elapsed: now.Sub(p.start), Ops: keys, Rate: rate, Unit: "keys"})
+	p.last, p.lastKeys, p.printedSomething = now, keys, true
+}
+
+// done ends the progress line, if one was printed: a run that took under
+// a second prints only its summary.
+func (p *keyProgress) done(keys int64) {
+	if !p.printedSomething {
+		return
+	}
+	elapsed := time.Since(p.start)
+	p.printer.Print(loadgen.Progress{Phase: p.phase, Elapsed: elapsed, Ops: keys, Rate: float64(keys) / elapsed.Seconds(), Unit: "keys", Done: true})
+}
+
 // restoreBatchBytes ends a restore batch early, well under the server's
 // bound on a request body (api.DefaultRestoreBodyBytes).
 const restoreBatchBytes = 4 << 20
@@ -175,6 +217,7 @@ func restoreBackup(cmd *cobra.Command, c *client.Client, in io.Reader, batch int
 	if err != nil {
 		return 0, err
 	}
+	progress := newKeyProgress(cmd, "restore")
 	restored, size := 0, 0
 	var records []client.BackupRecord
 	flush := func() error {
@@ -187,12 +230,17 @@ func restoreBackup(cmd *cobra.Command, c *client.Client, in io.Reader, batch int
 		}
 		restored += n
 		records, size = records[:0], 0
+		progress.update(int64(restored))
 		return nil
 	}
 	for {
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return restored, flush()
+			err := flush()
+			if err == nil {
+				progress.done(int64(restored))
+			}
+			return restored, err
 		}
 		if err != nil {
 			return restored, err
