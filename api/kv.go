@@ -30,15 +30,24 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, notFound(key, false))
 		return
 	}
-	writeObject(w, r, key, state)
+	writeObject(w, r, key, state, true)
 }
 
 // writeObject answers with a key's found state as a read does: its context,
-// then 404 (deleted), its one value, or its siblings as JSON (300).
-func writeObject(w http.ResponseWriter, r *http.Request, key []byte, state *versioning.Set) {
+// then 404 (deleted), its one value, or its siblings as JSON (300). A read
+// (conditional) of versions the client named in If-None-Match is a 304.
+func writeObject(w http.ResponseWriter, r *http.Request, key []byte, state *versioning.Set, conditional bool) {
 	ctx := versioning.EncodeKeyContext(key, state.Context())
 	w.Header().Set(headerContext, ctx)
 	visible := state.Visible()
+	if len(visible) > 0 {
+		tag := entityTag(ctx)
+		w.Header().Set("ETag", tag)
+		if conditional && noneMatch(r.Header, tag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
 	switch {
 	case len(visible) == 0:
 		WriteError(w, notFound(key, true))
@@ -88,7 +97,7 @@ func (h *handler) write(w http.ResponseWriter, r *http.Request, del bool) {
 	if p.returnBody && !del {
 		// As Riak's returnbody: the key as the coordinating replica stored
 		// it, so a client sees at once whether its write left siblings.
-		writeObject(w, r, key, state)
+		writeObject(w, r, key, state, false)
 		return
 	}
 	w.Header().Set(headerContext, versioning.EncodeKeyContext(key, state.Context()))

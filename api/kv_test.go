@@ -405,3 +405,54 @@ func TestSiblingLimitIs409UntilAWriteWithTheContext(t *testing.T) {
 	a.put("/kv/k", "three", ctx)
 	a.getOne("/kv/k", "three")
 }
+
+// A read carries an ETag that changes whenever the key's versions do; a
+// read that names it in If-None-Match is a 304 with no body, so a client
+// polling a key moves its value only when it changed.
+func TestConditionalRead(t *testing.T) {
+	a := newTestAPI(t, singlenode.Options{}, nil)
+	a.put("/kv/k", "v1", "")
+	first := a.do(http.MethodGet, "/kv/k", nil)
+	tag := first.header.Get("ETag")
+	if !strings.HasPrefix(tag, `W/"`) {
+		t.Fatalf("ETag %q, want a weak entity tag", tag)
+	}
+	if again := a.do(http.MethodGet, "/kv/k", nil, "Accept", "application/json").header.Get("ETag"); again != tag {
+		t.Fatalf("the JSON answer's ETag %q differs from the raw answer's %q", again, tag)
+	}
+	for _, inm := range []string{tag, strings.TrimPrefix(tag, "W/"), `"other", ` + tag, "*"} {
+		for _, method := range []string{http.MethodGet, http.MethodHead} {
+			r := a.do(method, "/kv/k", nil, "If-None-Match", inm)
+			if r.status != http.StatusNotModified || len(r.body) != 0 {
+				t.Fatalf("%s with If-None-Match %s: status %d body %q, want 304 and none", method, inm, r.status, r.body)
+			}
+			if r.header.Get("ETag") != tag || r.header.Get("X-Context") != first.header.Get("X-Context") {
+				t.Fatalf("%s 304: ETag %q X-Context %q, want the read's", method, r.header.Get("ETag"), r.header.Get("X-Context"))
+			}
+		}
+	}
+	if r := a.do(http.MethodGet, "/kv/k", nil, "If-None-Match", `W/"other"`); r.status != http.StatusOK || string(r.body) != "v1" {
+		t.Fatalf("If-None-Match of another version: %d %q, want 200 v1", r.status, r.body)
+	}
+
+	a.put("/kv/k", "v2", "") // a blind write: now two siblings
+	r := a.do(http.MethodGet, "/kv/k", nil, "If-None-Match", tag)
+	if r.status != http.StatusMultipleChoices || r.header.Get("ETag") == tag {
+		t.Fatalf("a read after a write, with the old ETag: %d, ETag %q; want 300 and a new ETag", r.status, r.header.Get("ETag"))
+	}
+	if r := a.do(http.MethodGet, "/kv/k", nil, "If-None-Match", r.header.Get("ETag")); r.status != http.StatusNotModified {
+		t.Fatalf("siblings read with their own ETag: %d, want 304", r.status)
+	}
+	// A PUT's returnbody answers what was written, whatever the header.
+	if r := a.do(http.MethodPut, "/kv/k?returnbody=true", strings.NewReader("v3"), "If-None-Match", "*"); r.status != http.StatusMultipleChoices {
+		t.Fatalf("PUT returnbody with If-None-Match *: %d, want 300", r.status)
+	}
+	// A deleted key has no entity: 404, whatever the header says.
+	ctx := a.do(http.MethodGet, "/kv/k", nil).header.Get("X-Context")
+	if r := a.do(http.MethodDelete, "/kv/k", nil, "X-Context", ctx); r.status != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", r.status, r.body)
+	}
+	if r := a.do(http.MethodGet, "/kv/k", nil, "If-None-Match", "*"); r.status != http.StatusNotFound || r.header.Get("ETag") != "" {
+		t.Fatalf("a deleted key with If-None-Match *: %d, ETag %q; want 404 and none", r.status, r.header.Get("ETag"))
+	}
+}

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 
 	"dynakv/versioning"
 )
@@ -57,4 +60,27 @@ func writeValue(w http.ResponseWriter, sib versioning.Sibling) {
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(sib.Value)
+}
+
+// entityTag is the ETag of a read whose context is ctx. A context names
+// every version a key holds, so the tag changes whenever they do and only
+// then. It is weak: the raw and the JSON answer of the same versions share
+// it.
+func entityTag(ctx string) string {
+	return `W/"` + strconv.FormatUint(xxhash.Sum64String(ctx), 36) + `"`
+}
+
+// noneMatch reports whether If-None-Match names tag (or is "*": any
+// version), comparing weakly, as a GET's If-None-Match is compared.
+func noneMatch(h http.Header, tag string) bool {
+	want := strings.TrimPrefix(tag, "W/")
+	for _, v := range h.Values("If-None-Match") {
+		for part := range strings.SplitSeq(v, ",") {
+			part = strings.TrimSpace(part)
+			if part == "*" || strings.TrimPrefix(part, "W/") == want {
+				return true
+			}
+		}
+	}
+	return false
 }
