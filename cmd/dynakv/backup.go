@@ -7,9 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"dynakv/api"
 	"dynakv/backup"
@@ -173,6 +176,7 @@ were restored.`,
 // once a second, as dynakv bench does: one line rewritten in place on a
 // terminal, plain lines elsewhere.
 type keyProgress struct {
+	mu               sync.Mutex // restore batches report from their goroutines
 	printer          *loadgen.ProgressPrinter
 	phase            string
 	start, last      time.Time
@@ -187,9 +191,11 @@ func newKeyProgress(cmd *cobra.Command, phase string) *keyProgress {
 }
 
 func (p *keyProgress) update(keys int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	now := time.Now()
-	if now.Sub(p.last) < time.Second {
-		return
+	if now.Sub(p.last) < time.Second || keys < p.lastKeys {
+		return // too soon, or a batch that finished before the last one reported
 	}
 	rate := float64(keys-p.lastKeys) / now.Sub(p.last).Seconds()
 	p.printer.Print(loadgen.Progress{Phase: p.phase, Elapsed: now.Sub(p.start), Ops: keys, Rate: rate, Unit: "keys"})
@@ -199,6 +205,8 @@ func (p *keyProgress) update(keys int64) {
 // done ends the progress line, if one was printed: a run that took under
 // a second prints only its summary.
 func (p *keyProgress) done(keys int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if !p.printedSomething {
 		return
 	}
@@ -210,49 +218,57 @@ func (p *keyProgress) done(keys int64) {
 // bound on a request body (api.DefaultRestoreBodyBytes).
 const restoreBatchBytes = 4 << 20
 
-// restoreBackup sends the records of in to the cluster in batches and
-// returns how many were restored.
+// restoreInFlight is how many restore batches are sent at once.
+const restoreInFlight = 4
+
+// restoreBackup sends the records of in to the cluster in batches, a few at
+// once, and returns how many were restored. After a failed batch it sends
+// no more.
 func restoreBackup(cmd *cobra.Command, c *client.Client, in io.Reader, batch int, lv client.Levels) (int, error) {
 	r, err := backup.NewReader(in)
 	if err != nil {
 		return 0, err
 	}
 	progress := newKeyProgress(cmd, "restore")
-	restored, size := 0, 0
-	var records []client.BackupRecord
-	flush := func() error {
-		if len(records) == 0 {
-			return nil
-		}
-		n, err := c.Restore(cmd.Context(), records, lv)
-		if err != nil {
-			return err
-		}
-		restored += n
-		records, size = records[:0], 0
-		progress.update(int64(restored))
-		return nil
-	}
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			err := flush()
-			if err == nil {
-				progress.done(int64(restored))
+	var restored atomic.Int64
+	g, ctx := errgroup.WithContext(cmd.Context())
+	g.SetLimit(restoreInFlight)
+	send := func(records []client.BackupRecord) {
+		g.Go(func() error {
+			n, err := c.Restore(ctx, records, lv)
+			if err != nil {
+				return err
 			}
-			return restored, err
-		}
-		if err != nil {
-			return restored, err
+			progress.update(restored.Add(int64(n)))
+			return nil
+		})
+	}
+	var records []client.BackupRecord
+	size := 0
+	for ctx.Err() == nil {
+		rec, rerr := r.Next()
+		if rerr != nil {
+			if !errors.Is(rerr, io.EOF) {
+				err = rerr
+			} else if len(records) > 0 {
+				send(records)
+			}
+			break
 		}
 		records = append(records, client.BackupRecord{Key: string(rec.Key), Versions: base64.RawURLEncoding.EncodeToString(rec.Versions)})
 		size += len(rec.Versions)
 		if len(records) == batch || size >= restoreBatchBytes {
-			if err := flush(); err != nil {
-				return restored, err
-			}
+			send(records) // waits while restoreInFlight batches are out
+			records, size = nil, 0
 		}
 	}
+	if werr := g.Wait(); werr != nil {
+		err = werr
+	}
+	if err == nil {
+		progress.done(restored.Load())
+	}
+	return int(restored.Load()), err
 }
 
 // checkBackupFile reads a backup file through, so that a damaged one is
