@@ -104,7 +104,7 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	peerServerTLS, peerClientTLS, peerCerts, err := cfg.peerTLS(logger)
+	peerServerTLS, peerClientTLS, peerRoots, peerCerts, err := cfg.peerTLS(logger)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.rebuildRing(); err != nil {
 		return nil, err
 	}
-	if n.peers, err = transport.NewClient(transport.ClientConfig{Resolver: transport.ResolverFunc(n.rpcAddrOf), Logger: n.logger, TracerProvider: tp, Registerer: reg, TLS: peerClientTLS}); err != nil {
+	if n.peers, err = transport.NewClient(transport.ClientConfig{Resolver: transport.ResolverFunc(n.rpcAddrOf), Logger: n.logger, TracerProvider: tp, Registerer: reg, TLS: peerClientTLS, RootCAs: peerRoots}); err != nil {
 		return nil, err
 	}
 	hcfg := hints.DefaultConfig()

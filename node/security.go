@@ -54,40 +54,58 @@ func (c Config) apiTLS(logger *slog.Logger) (*tls.Config, *certificate, error) {
 }
 
 // peerTLS returns the TLS configurations of node-to-node calls, the server
-// side's and the client side's, both nil when the calls are plain. Both
-// present this node's certificate and trust only the peer authority: each
-// side checks the other's (mutual TLS).
+// side's and the client side's, both nil when the calls are plain, and the
+// authority the client side checks peers against. Both sides present this
+// node's certificate and trust only the peer authority: each side checks
+// the other's (mutual TLS).
 //
-// This node's certificate is read again when its files change; the
-// authority is read once, at start.
-func (c Config) peerTLS(logger *slog.Logger) (server, client *tls.Config, cert *certificate, err error) {
+// This node's certificate and the authority are read again when their
+// files change, so a cluster moves to a renewed certificate or a new
+// authority (first a bundle of the old and the new) without a restart.
+func (c Config) peerTLS(logger *slog.Logger) (server, client *tls.Config, roots func() *x509.CertPool, cert *certificate, err error) {
 	if c.PeerTLSCertFile == "" {
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
 	cert, err = loadCertificate("the node-to-node TLS certificate", c.PeerTLSCertFile, c.PeerTLSKeyFile, logger)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	pem, err := os.ReadFile(c.PeerTLSCAFile)
+	ca, err := newReloading("the node-to-node certificate authority", []string{c.PeerTLSCAFile}, func() (*x509.CertPool, error) {
+		return loadCertPool("--peer-tls-ca", c.PeerTLSCAFile)
+	}, logger)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("read the node-to-node certificate authority: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, nil, nil, fmt.Errorf("--peer-tls-ca %s holds no PEM certificate", c.PeerTLSCAFile)
+		return nil, nil, nil, nil, err
 	}
 	server = &tls.Config{
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert.get(), nil },
-		ClientCAs:      pool,
-		ClientAuth:     tls.RequireAndVerifyClientCert,
-		MinVersion:     tls.VersionTLS12,
+		// A configuration per handshake, for the authority of the moment.
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			return &tls.Config{
+				GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert.get(), nil },
+				ClientCAs:      ca.get(),
+				ClientAuth:     tls.RequireAndVerifyClientCert,
+				MinVersion:     tls.VersionTLS12,
+			}, nil
+		},
+		MinVersion: tls.VersionTLS12,
 	}
 	client = &tls.Config{
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert.get(), nil },
-		RootCAs:              pool,
 		MinVersion:           tls.VersionTLS12,
 	}
-	return server, client, cert, nil
+	return server, client, ca.get, cert, nil
+}
+
+// loadCertPool reads a PEM file of certificate authorities, for flag.
+func loadCertPool(flag, file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", flag, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s %s holds no PEM certificate", flag, file)
+	}
+	return pool, nil
 }
 
 // gossipKeys decodes GossipKey, a comma-separated list whose first key

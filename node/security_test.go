@@ -259,3 +259,55 @@ func startSingle(t *testing.T, edit func(*node.Config)) *node.Node {
 	t.Cleanup(func() { n.Close() })
 	return n
 }
+
+// The peer authority is read again when its file changes, as the node's
+// certificate is: a cluster moves to a new authority, first trusting a
+// bundle of the old and the new, with no node restarted for it. Here n2
+// comes back with a certificate of the new authority, and n1, never
+// restarted, must trust it both ways (n1 calling n2, n2 calling n1).
+func TestPeerAuthorityIsReloadedWhenItsFileChanges(t *testing.T) {
+	dir := t.TempDir()
+	caFile, certFile, keyFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "peer.pem"), filepath.Join(dir, "peer-key.pem")
+	write := func(dst string, srcs ...string) {
+		t.Helper()
+		var b []byte
+		for _, src := range srcs {
+			pem, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = append(b, pem...)
+		}
+		if err := os.WriteFile(dst+".tmp", b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(dst+".tmp", dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oldCert, oldKey := testutil.TLSFiles(t)
+	newCert, newKey := testutil.TLSFiles(t)
+	write(caFile, oldCert)
+	write(certFile, oldCert)
+	write(keyFile, oldKey)
+	c := startClusterWith(t, 2, func(cfg *node.Config) {
+		cfg.PeerTLSCertFile, cfg.PeerTLSKeyFile, cfg.PeerTLSCAFile = certFile, keyFile, caFile
+	})
+	if err := c.put("n1", "before", "v", "", client.Levels{W: "all"}); err != nil {
+		t.Fatalf("a write at w=all under the old authority: %v", err)
+	}
+
+	write(caFile, oldCert, newCert) // both authorities, while certificates move
+	c.stop("n2")
+	write(certFile, newCert)
+	write(keyFile, newKey)
+	cfg := c.cfgs["n2"]
+	cfg.Join = nil
+	c.start(cfg)
+	c.waitStatus("n1", "n2", gossip.StatusAlive)
+	for _, at := range []string{"n1", "n2"} {
+		testutil.Eventually(t, 15*time.Second, "a write at w=all through "+at+" with n2 under the new authority", func() bool {
+			return c.put(at, "after-"+at, "v", "", client.Levels{W: "all", Timeout: time.Second}) == nil
+		})
+	}
+}

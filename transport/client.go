@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,12 @@ type ClientConfig struct {
 	// certificates (RootCAs) and hold this node's own (Certificates) when
 	// the peers require one. Nil: plain connections, for a private network.
 	TLS *tls.Config
+	// RootCAs, if set with TLS, replaces TLS.RootCAs: it is asked for the
+	// authority at every handshake, so a renewed authority takes effect on
+	// the next connection without a restart. The check is otherwise the
+	// one TLS makes: a chain to the authority, and the dialled host among
+	// the certificate's names.
+	RootCAs func() *x509.CertPool
 }
 
 // Client calls other nodes. It keeps one gRPC connection per peer, dialed on

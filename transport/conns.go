@@ -79,7 +79,7 @@ func (c *Client) acquireLocked(node, addr string) (p, stale *peer, err error) {
 		opts := append(dialOptions(c.cfg.MaxMessageBytes, c.versionString()), tracingDialOptions(c.cfg.TracerProvider)...)
 		if c.cfg.TLS != nil {
 			// Replaces dialOptions' plain credentials: the last one wins.
-			opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(c.cfg.TLS)))
+			opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(c.tlsFor(addr))))
 		}
 		cc, err := grpc.NewClient("passthrough:///"+addr, opts...)
 		if err != nil {

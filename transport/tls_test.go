@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"os"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -78,5 +80,63 @@ func TestMutualTLS(t *testing.T) {
 	}
 	if n := h.Calls("read"); n != 0 {
 		t.Errorf("%d reads from refused clients reached the handler", n)
+	}
+}
+
+// With RootCAs, the authority is asked at every handshake: a client that
+// did not trust the peer does once its authority changes, with no new
+// client. The peer's certificate must still name the host dialled.
+func TestRootCAsAreAskedAtEveryHandshake(t *testing.T) {
+	cert, key := testutil.TLSFiles(t)
+	serverTLS, clientTLS := tlsConfigs(t, cert, key)
+	h := transporttest.NewHandler()
+	lis := listen(t, "127.0.0.1:0")
+	serve(t, ServerConfig{Handler: h, TLS: serverTLS}, lis)
+	ctx := context.Background()
+
+	pool := func(certFile string) *x509.CertPool {
+		pem, err := os.ReadFile(certFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := x509.NewCertPool()
+		p.AppendCertsFromPEM(pem)
+		return p
+	}
+	other, _ := testutil.TLSFiles(t)
+	var roots atomic.Pointer[x509.CertPool]
+	roots.Store(pool(other))
+	withRoots := clientTLS.Clone()
+	withRoots.RootCAs = nil
+	c, err := NewClient(ClientConfig{Resolver: newResolver("n2", lis.Addr().String()), Logger: quiet, Registerer: prometheus.NewRegistry(),
+		TLS: withRoots, RootCAs: roots.Load})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.Read(ctx, "n2", 1, []byte("k")); err == nil || !replica.IsUnreachable(err) {
+		t.Fatalf("Read with another authority: %v, want unreachable", err)
+	}
+	roots.Store(pool(cert))
+	testutil.Eventually(t, 10*time.Second, "a read once the client trusts the peer's authority", func() bool {
+		_, err := c.Read(ctx, "n2", 1, []byte("k"))
+		return err == nil
+	})
+
+	// A certificate of the trusted authority that names another host.
+	elsewhere, elsewhereKey := testutil.TLSFilesFor(t, "db.example")
+	elsewhereServer, _ := tlsConfigs(t, elsewhere, elsewhereKey)
+	elsewhereServer.ClientCAs = pool(cert)
+	lis2 := listen(t, "127.0.0.1:0")
+	serve(t, ServerConfig{Handler: h, TLS: elsewhereServer}, lis2)
+	roots.Store(pool(elsewhere))
+	c2, err := NewClient(ClientConfig{Resolver: newResolver("n2", lis2.Addr().String()), Logger: quiet, Registerer: prometheus.NewRegistry(),
+		TLS: withRoots, RootCAs: roots.Load})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c2.Close() })
+	if _, err := c2.Read(ctx, "n2", 1, []byte("k")); err == nil || !replica.IsUnreachable(err) {
+		t.Fatalf("Read from a peer whose certificate names another host: %v, want unreachable", err)
 	}
 }

@@ -22,6 +22,22 @@ import (
 // requires client certificates accepts it from a client too (mutual TLS).
 func TLSFiles(t testing.TB) (certFile, keyFile string) {
 	t.Helper()
+	return TLSFilesFor(t, "127.0.0.1", "localhost")
+}
+
+// TLSFilesFor is TLSFiles for a certificate that names hosts (IP addresses
+// and DNS names) and no other.
+func TLSFilesFor(t testing.TB, hosts ...string) (certFile, keyFile string) {
+	t.Helper()
+	var ips []net.IP
+	var names []string
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			names = append(names, h)
+		}
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -35,8 +51,8 @@ func TLSFiles(t testing.TB) (certFile, keyFile string) {
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
+		IPAddresses:           ips,
+		DNSNames:              names,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
