@@ -32,18 +32,25 @@ func (f *endpointFlags) register(cmd *cobra.Command) {
 
 // client checks the flags and returns a client of the endpoint.
 func (f *endpointFlags) client() (*client.Client, error) {
+	c, _, err := f.clientAndOptions()
+	return c, err
+}
+
+// clientAndOptions is client, with the options it was made with, for
+// commands that reach other nodes the same way.
+func (f *endpointFlags) clientAndOptions() (*client.Client, []client.Option, error) {
 	if f.output != "text" && f.output != "json" {
-		return nil, fmt.Errorf("--output %q: use text or json", f.output)
+		return nil, nil, fmt.Errorf("--output %q: use text or json", f.output)
 	}
 	opts, err := f.options("dynakv-cli")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c, err := client.New(f.endpoint, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("--endpoint: %w", err)
+		return nil, nil, fmt.Errorf("--endpoint: %w", err)
 	}
-	return c, nil
+	return c, opts, nil
 }
 
 // connFlags are how commands reach nodes that ask for more than plain

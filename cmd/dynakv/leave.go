@@ -55,16 +55,12 @@ To take out a node that is down, use "dynakv remove ID" instead.`,
 			if timeout <= 0 {
 				return fmt.Errorf("--timeout %v: use a positive duration", timeout)
 			}
-			c, err := ef.client()
+			c, opts, err := ef.clientAndOptions()
 			if err != nil {
 				return err
 			}
 			lw := &leaveWaiter{leaving: c, progress: cmd.ErrOrStderr(), redraw: isTerminal(cmd.ErrOrStderr()), timeout: timeout}
 			if via != "" {
-				opts, err := ef.options("dynakv-cli")
-				if err != nil {
-					return err
-				}
 				if lw.via, err = client.New(via, opts...); err != nil {
 					return fmt.Errorf("--via: %w", err)
 				}

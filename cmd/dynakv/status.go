@@ -32,11 +32,7 @@ with "id" and "status" for the ones that did not answer.`,
   dynakv status -e http://127.0.0.1:8082 -o json | jq '.[] | {id, keys}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := ef.client()
-			if err != nil {
-				return err
-			}
-			opts, err := ef.options("dynakv-cli")
+			c, opts, err := ef.clientAndOptions()
 			if err != nil {
 				return err
 			}
