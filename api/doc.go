@@ -1,6 +1,7 @@
 // Package api is dynakv's client-facing HTTP API: the /kv/{key} data routes,
 // /healthz and /metrics, and a place to mount more routes (Config.Routes; the
-// /cluster/* and /debug/* views come from ClusterRoutes).
+// /cluster/* and /debug/* views come from ClusterRoutes, GET /keys from
+// KeysRoute, GET /backup and POST /restore from BackupRoutes).
 //
 // The package owns HTTP only: it parses and validates keys, per-request
 // levels, timeouts, contexts and bodies, calls the KV it is given, and maps
@@ -13,6 +14,7 @@
 //	200 one value (or JSON with Accept: application/json)
 //	204 write or delete applied; X-Context names the new version
 //	300 several siblings, JSON
+//	304 a read whose If-None-Match names the key's ETag
 //	400 bad_request         malformed key, level, timeout, context or query
 //	404 not_found           never written, or deleted (then with X-Context)
 //	405 method not allowed, with Allow
