@@ -73,7 +73,7 @@ func TestBackupRestoresIntoAnotherCluster(t *testing.T) {
 
 	// Standard input cannot be read twice: a stream cut short restores
 	// the keys before the cut and says so; restoring again is safe.
-	_, stderr, err = runCLI(t, string(written[:len(written)/2]), "restore", "-", "-e", into.endpoint("n2"), "--batch", "2")
+	_, _, err = runCLI(t, string(written[:len(written)/2]), "restore", "-", "-e", into.endpoint("n2"), "--batch", "2")
 	if err == nil || !strings.Contains(err.Error(), "cut short") || !strings.Contains(err.Error(), "were restored before this") {
 		t.Fatalf("restore of a stream cut short: %v, want the cut and what was restored", err)
 	}
