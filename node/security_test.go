@@ -100,18 +100,8 @@ func TestAPICertificateIsReloadedWhenItsFilesChange(t *testing.T) {
 	certFile, keyFile := filepath.Join(dir, "api.pem"), filepath.Join(dir, "api-key.pem")
 	install := func(cert, key string) {
 		t.Helper()
-		for src, dst := range map[string]string{cert: certFile, key: keyFile} {
-			b, err := os.ReadFile(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(dst+".tmp", b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Rename(dst+".tmp", dst); err != nil {
-				t.Fatal(err)
-			}
-		}
+		replaceFile(t, certFile, cert)
+		replaceFile(t, keyFile, key)
 	}
 	oldCert, oldKey := testutil.TLSFiles(t)
 	newCert, newKey := testutil.TLSFiles(t)
@@ -268,28 +258,11 @@ func startSingle(t *testing.T, edit func(*node.Config)) *node.Node {
 func TestPeerAuthorityIsReloadedWhenItsFileChanges(t *testing.T) {
 	dir := t.TempDir()
 	caFile, certFile, keyFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "peer.pem"), filepath.Join(dir, "peer-key.pem")
-	write := func(dst string, srcs ...string) {
-		t.Helper()
-		var b []byte
-		for _, src := range srcs {
-			pem, err := os.ReadFile(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b = append(b, pem...)
-		}
-		if err := os.WriteFile(dst+".tmp", b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(dst+".tmp", dst); err != nil {
-			t.Fatal(err)
-		}
-	}
 	oldCert, oldKey := testutil.TLSFiles(t)
 	newCert, newKey := testutil.TLSFiles(t)
-	write(caFile, oldCert)
-	write(certFile, oldCert)
-	write(keyFile, oldKey)
+	replaceFile(t, caFile, oldCert)
+	replaceFile(t, certFile, oldCert)
+	replaceFile(t, keyFile, oldKey)
 	c := startClusterWith(t, 2, func(cfg *node.Config) {
 		cfg.PeerTLSCertFile, cfg.PeerTLSKeyFile, cfg.PeerTLSCAFile = certFile, keyFile, caFile
 	})
@@ -297,10 +270,10 @@ func TestPeerAuthorityIsReloadedWhenItsFileChanges(t *testing.T) {
 		t.Fatalf("a write at w=all under the old authority: %v", err)
 	}
 
-	write(caFile, oldCert, newCert) // both authorities, while certificates move
+	replaceFile(t, caFile, oldCert, newCert) // both authorities, while certificates move
 	c.stop("n2")
-	write(certFile, newCert)
-	write(keyFile, newKey)
+	replaceFile(t, certFile, newCert)
+	replaceFile(t, keyFile, newKey)
 	cfg := c.cfgs["n2"]
 	cfg.Join = nil
 	c.start(cfg)
@@ -309,5 +282,25 @@ func TestPeerAuthorityIsReloadedWhenItsFileChanges(t *testing.T) {
 		testutil.Eventually(t, 15*time.Second, "a write at w=all through "+at+" with n2 under the new authority", func() bool {
 			return c.put(at, "after-"+at, "v", "", client.Levels{W: "all", Timeout: time.Second}) == nil
 		})
+	}
+}
+
+// replaceFile replaces dst, as an operator's tool would (a new file renamed
+// over it), with the contents of srcs one after the other.
+func replaceFile(t *testing.T, dst string, srcs ...string) {
+	t.Helper()
+	var b []byte
+	for _, src := range srcs {
+		pem, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append(b, pem...)
+	}
+	if err := os.WriteFile(dst+".tmp", b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(dst+".tmp", dst); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -108,12 +108,16 @@ func TestRootCAsAreAskedAtEveryHandshake(t *testing.T) {
 	roots.Store(pool(other))
 	withRoots := clientTLS.Clone()
 	withRoots.RootCAs = nil
-	c, err := NewClient(ClientConfig{Resolver: newResolver("n2", lis.Addr().String()), Logger: quiet, Registerer: prometheus.NewRegistry(),
-		TLS: withRoots, RootCAs: roots.Load})
-	if err != nil {
-		t.Fatal(err)
+	rootsClient := func(addr string) *Client {
+		c, err := NewClient(ClientConfig{Resolver: newResolver("n2", addr), Logger: quiet, Registerer: prometheus.NewRegistry(),
+			TLS: withRoots, RootCAs: roots.Load})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
 	}
-	t.Cleanup(func() { c.Close() })
+	c := rootsClient(lis.Addr().String())
 	if _, err := c.Read(ctx, "n2", 1, []byte("k")); err == nil || !replica.IsUnreachable(err) {
 		t.Fatalf("Read with another authority: %v, want unreachable", err)
 	}
@@ -130,13 +134,7 @@ func TestRootCAsAreAskedAtEveryHandshake(t *testing.T) {
 	lis2 := listen(t, "127.0.0.1:0")
 	serve(t, ServerConfig{Handler: h, TLS: elsewhereServer}, lis2)
 	roots.Store(pool(elsewhere))
-	c2, err := NewClient(ClientConfig{Resolver: newResolver("n2", lis2.Addr().String()), Logger: quiet, Registerer: prometheus.NewRegistry(),
-		TLS: withRoots, RootCAs: roots.Load})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c2.Close() })
-	if _, err := c2.Read(ctx, "n2", 1, []byte("k")); err == nil || !replica.IsUnreachable(err) {
+	if _, err := rootsClient(lis2.Addr().String()).Read(ctx, "n2", 1, []byte("k")); err == nil || !replica.IsUnreachable(err) {
 		t.Fatalf("Read from a peer whose certificate names another host: %v, want unreachable", err)
 	}
 }
