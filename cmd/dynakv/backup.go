@@ -149,7 +149,11 @@ func reportCount(cmd *cobra.Command, ef endpointFlags, did string, n uint64, fil
 		}
 		return printJSON(out, map[string]uint64{"keys": n})
 	}
-	_, err := fmt.Fprintf(cmd.ErrOrStderr(), "%s %d keys (%s)\n", did, n, file)
+	keys := "keys"
+	if n == 1 {
+		keys = "key"
+	}
+	_, err := fmt.Fprintf(cmd.ErrOrStderr(), "%s %d %s (%s)\n", did, n, keys, file)
 	return err
 }
 
