@@ -152,24 +152,35 @@ sees_all_alive() {
   [ "$got " = "$want" ]
 }
 
+# ring_view NODE prints the members of the ring NODE routes requests with,
+# space separated, sorted.
+ring_view() {
+  curl -fsS --max-time 2 "$(endpoint "$1")/cluster/ring" | jq -r '[.members[].id] | sort | join(" ")'
+}
+
 # converged succeeds when every node is healthy (its container health check
-# passes), answers, and sees every node alive.
+# passes), answers, sees every node alive, and routes with a ring of all of
+# them: the ring is rebuilt from membership a moment after it changes, and a
+# write coordinated with a ring that is behind lands on nodes that do not
+# own its key (they move it to the owners at their next rebalance pass).
 converged() {
   local n
   for n in "${DKV_NODES[@]}"; do
     sees_all_alive "$n" || return 1
+    [ "$(ring_view "$n")" = "${DKV_NODES[*]}" ] || return 1
   done
   for n in "${DKV_NODES[@]}"; do
     [ "$(chealth "$n")" = healthy ] || return 1
   done
 }
 
-# wait_converged [SECONDS]: every node healthy and seeing all five alive.
+# wait_converged [SECONDS]: every node healthy, seeing all five alive and
+# routing with a ring of all five.
 wait_converged() {
   local limit=${1:-120} t0
   t0=$(now_ms)
   wait_until "$limit" "every node to see all of ${DKV_NODES[*]} alive" converged
-  info "cluster converged: every node sees ${DKV_NODES[*]} alive ($(fmt_ms "$(since_ms "$t0")"))"
+  info "cluster converged: every node sees ${DKV_NODES[*]} alive and routes with all of them ($(fmt_ms "$(since_ms "$t0")"))"
 }
 
 # wait_sees SECONDS NODE OTHER STATUS_REGEX waits until NODE sees OTHER so.
