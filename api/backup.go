@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sync/errgroup"
 
 	"dynakv/replica"
 	"dynakv/versioning"
@@ -206,12 +207,10 @@ func (rt backupRoutes) restore(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, qerr)
 		return
 	}
-	timeout := min(DefaultBackupTimeout, rt.cfg.MaxTimeout)
-	if s := q.Get("timeout"); s != "" {
-		if timeout, qerr = parseTimeout(s, rt.cfg.MaxTimeout); qerr != nil {
-			WriteError(w, qerr)
-			return
-		}
+	timeout, qerr := timeoutParam(q, DefaultBackupTimeout, rt.cfg.MaxTimeout)
+	if qerr != nil {
+		WriteError(w, qerr)
+		return
 	}
 	keys, states, qerr := decodeRestore(w, r, rt.cfg.MaxBodyBytes)
 	if qerr != nil {
@@ -268,48 +267,22 @@ func decodeRestore(w http.ResponseWriter, r *http.Request, limit int64) ([][]byt
 	return keys, states, nil
 }
 
-// forEach calls fn for 0..n-1 on up to backupWorkers goroutines, all of
-// them ended when it returns. After the first error, which it returns, no
-// new call starts and the running ones' context is cancelled; if ctx ends
+// forEach calls fn for 0..n-1, up to backupWorkers at once, and returns
+// when every call ended. After the first error, which it returns, no new
+// call starts and the running ones' context is cancelled; if ctx ends
 // first, it returns ctx's error.
 func forEach(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu    sync.Mutex
-		first error
-	)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(n, backupWorkers) {
-		wg.Go(func() {
-			for i := range next {
-				if err := fn(ctx, i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					cancel()
-				}
-			}
-		})
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(backupWorkers)
+	started := 0
+	for ; started < n && gctx.Err() == nil; started++ {
+		i := started // started is declared outside the loop: one variable for every call
+		g.Go(func() error { return fn(gctx, i) })
 	}
-	fed := 0
-	for ; fed < n; fed++ {
-		select {
-		case next <- fed:
-			continue
-		case <-ctx.Done():
-		}
-		break
+	if err := g.Wait(); err != nil {
+		return err
 	}
-	close(next)
-	wg.Wait()
-	switch {
-	case first != nil:
-		return first
-	case fed < n:
+	if started < n {
 		return ctx.Err()
 	}
 	return nil
@@ -317,13 +290,8 @@ func forEach(ctx context.Context, n int, fn func(ctx context.Context, i int) err
 
 // fail answers a backup or restore that did not succeed.
 func (rt backupRoutes) fail(w http.ResponseWriter, r *http.Request, err error, timeout time.Duration) {
-	if r.Context().Err() != nil {
-		rt.cfg.Logger.Debug("client went away", "method", r.Method, "path", r.URL.Path, "err", err)
-		w.WriteHeader(statusClientClosed)
-		return
-	}
-	if r.Method != http.MethodPost {
-		WriteError(w, keysError(err, timeout, rt.cfg.Logger))
+	if r.Method != http.MethodPost || r.Context().Err() != nil {
+		answerListing(w, r, err, timeout, rt.cfg.Logger)
 		return
 	}
 	const again = "records of the batch may be restored already: a restore is a merge, so sending the batch again is safe"

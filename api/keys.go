@@ -58,13 +58,8 @@ func KeysRoute(keys Keys, maxTimeout time.Duration, logger *slog.Logger) Route {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		page, lerr := keys.List(ctx, req)
-		if lerr != nil && r.Context().Err() != nil {
-			logger.Debug("client went away", "method", r.Method, "path", r.URL.Path, "err", lerr)
-			w.WriteHeader(statusClientClosed)
-			return
-		}
 		if lerr != nil {
-			WriteError(w, keysError(lerr, timeout, logger))
+			answerListing(w, r, lerr, timeout, logger)
 			return
 		}
 		body := KeysPage{Keys: make([]string, len(page.Keys))}
@@ -113,15 +108,23 @@ func parseListing(q url.Values, defaultLimit, maxLimit int, defaultTimeout, maxT
 		}
 		req.Cursor = c
 	}
-	timeout := min(defaultTimeout, maxTimeout)
-	if s := q.Get("timeout"); s != "" {
-		d, err := parseTimeout(s, maxTimeout)
-		if err != nil {
-			return replica.ListRequest{}, 0, err
-		}
-		timeout = d
+	timeout, err := timeoutParam(q, defaultTimeout, maxTimeout)
+	if err != nil {
+		return replica.ListRequest{}, 0, err
 	}
 	return req, timeout, nil
+}
+
+// answerListing answers a walk through the keys (GET /keys, GET /backup)
+// that failed: nothing for a client that went away, else the status of
+// keysError.
+func answerListing(w http.ResponseWriter, r *http.Request, err error, timeout time.Duration, logger *slog.Logger) {
+	if r.Context().Err() != nil {
+		logger.Debug("client went away", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.WriteHeader(statusClientClosed)
+		return
+	}
+	WriteError(w, keysError(err, timeout, logger))
 }
 
 func keysError(err error, timeout time.Duration, logger *slog.Logger) *Error {

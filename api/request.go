@@ -75,7 +75,7 @@ func parseParams(rawQuery string, n int, defaultTimeout, maxTimeout time.Duratio
 	if qerr != nil {
 		return levelParams{}, qerr
 	}
-	p := levelParams{timeout: defaultTimeout}
+	var p levelParams
 	for _, l := range []struct {
 		name string
 		dst  *int
@@ -86,12 +86,8 @@ func parseParams(rawQuery string, n int, defaultTimeout, maxTimeout time.Duratio
 		}
 		*l.dst = v
 	}
-	if s := q.Get("timeout"); s != "" {
-		d, err := parseTimeout(s, maxTimeout)
-		if err != nil {
-			return levelParams{}, err
-		}
-		p.timeout = d
+	if p.timeout, qerr = timeoutParam(q, defaultTimeout, maxTimeout); qerr != nil {
+		return levelParams{}, qerr
 	}
 	switch s := q.Get("returnbody"); s {
 	case "", "false":
@@ -119,6 +115,16 @@ func parseLevel(q url.Values, name string, n int) (int, *Error) {
 		return 0, badRequest("parameter %s: %v", name, err)
 	}
 	return v, nil
+}
+
+// timeoutParam is a request's timeout parameter: def (at most max) when it
+// has none.
+func timeoutParam(q url.Values, def, max time.Duration) (time.Duration, *Error) {
+	s := q.Get("timeout")
+	if s == "" {
+		return min(def, max), nil
+	}
+	return parseTimeout(s, max)
 }
 
 // parseTimeout parses a request's timeout parameter.
