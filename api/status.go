@@ -36,11 +36,15 @@ type StatusView struct {
 // the ring says it belongs after a join, leave or remove).
 type TransferStatus struct {
 	// PendingPartitions holds data this node must still hand to others.
-	PendingPartitions int   `json:"pending_partitions"`
-	Passes            int64 `json:"passes"`
-	KeysSent          int64 `json:"keys_sent"`
-	BytesSent         int64 `json:"bytes_sent"`
-	KeysDropped       int64 `json:"keys_dropped"`
+	PendingPartitions int `json:"pending_partitions"`
+	// Settling is true from a ring change this node saw until its data
+	// settled: its transfers done and the anti-entropy round that ends
+	// them finished (meanwhile its reads also ask the previous owners).
+	Settling    bool  `json:"settling"`
+	Passes      int64 `json:"passes"`
+	KeysSent    int64 `json:"keys_sent"`
+	BytesSent   int64 `json:"bytes_sent"`
+	KeysDropped int64 `json:"keys_dropped"`
 	// Running are the partitions this node is sending right now.
 	Running []RunningTransfer `json:"running"`
 	// Leave is the progress of this node's leave; absent unless leaving.

@@ -20,11 +20,14 @@ type NodeStatus struct {
 	HintsPending      int     `json:"hints_pending"`
 	HintsPendingBytes int64   `json:"hints_pending_bytes"`
 	Transfers         struct {
-		PendingPartitions int   `json:"pending_partitions"`
-		Passes            int64 `json:"passes"`
-		KeysSent          int64 `json:"keys_sent"`
-		BytesSent         int64 `json:"bytes_sent"`
-		KeysDropped       int64 `json:"keys_dropped"`
+		PendingPartitions int `json:"pending_partitions"`
+		// Settling: the node saw a ring change and its data has not
+		// settled yet (transfers and the anti-entropy round after them).
+		Settling    bool  `json:"settling"`
+		Passes      int64 `json:"passes"`
+		KeysSent    int64 `json:"keys_sent"`
+		BytesSent   int64 `json:"bytes_sent"`
+		KeysDropped int64 `json:"keys_dropped"`
 		// Running are the partitions the node is sending right now.
 		Running []RunningTransfer `json:"running"`
 		// Leave is set while the node leaves.

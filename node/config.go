@@ -105,6 +105,12 @@ type Config struct {
 	// or during its leave; 0: unlimited.
 	TransferRate float64
 
+	// RebalanceInterval is how often the node checks, besides after every
+	// ring change and every write it took for a partition it does not own,
+	// that it holds no data the ring gives to others; 0: 30 s. Only tests
+	// change it (to show that the other triggers alone move the data).
+	RebalanceInterval time.Duration
+
 	Pprof bool // --pprof: serve Go's profiler under /debug/pprof/
 
 	// OTLPEndpoint (--otlp-endpoint) sends OpenTelemetry traces to this

@@ -164,6 +164,9 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 		OnChange: func(partition uint32, key []byte, before, after *versioning.Set) {
 			trees.OnChange(partition, key, before, after)
 			n.changes.record(partition, key)
+			if after != nil && n.rebalance != nil { // nil until the node serves (see newRebalancer)
+				n.rebalance.strayWrite(partition)
+			}
 		},
 		Admit: n.writes.admit,
 	})
@@ -243,6 +246,7 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.httpServer.TLSConfig = apiTLS
 
 	reg.MustRegister(newNodeCollector(n))
+	n.newRebalancer()
 	n.goServe("RPC", func() error { return n.rpcServer.Serve(n.rpcListener) })
 	n.goServe("HTTP", func() error {
 		if apiTLS != nil {

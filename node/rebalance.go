@@ -12,14 +12,15 @@ import (
 	"dynakv/ring"
 )
 
-// rebalanceInterval is how often a node checks, besides after every ring
-// change, that it holds no data the ring gives to others. The check is
+// defaultRebalanceInterval is how often a node checks, besides after every
+// ring change and every stray write (see strayWrite), that it holds no data
+// the ring gives to others (Config.RebalanceInterval). The check is
 // state-free (it looks at what is stored, not at what changed), so a transfer
 // interrupted by a crash or a shutdown resumes on the next pass.
-const rebalanceInterval = 30 * time.Second
+const defaultRebalanceInterval = 30 * time.Second
 
 // rebalanceRetryMin is the first wait before a pass that left work undone is
-// repeated; it doubles up to rebalanceInterval.
+// repeated; it doubles up to the rebalance interval.
 const rebalanceRetryMin = 500 * time.Millisecond
 
 // rebalancer moves data where the ring says it belongs after the ring
@@ -53,15 +54,33 @@ type rebalancer struct {
 	journal *journal // the transition in progress, nil when none
 
 	// The anti-entropy run that ends a transition, and the ring it is for.
-	repairRun  uint64
-	repairRing *ring.Ring
+	repairRun    uint64
+	repairRing   *ring.Ring
+	repairFailed bool // repairRun was started after a round that failed
 
 	newEpoch bool // this pass already started a new actor epoch
+
+	// awaitingRepair: the last pass moved everything and waits only for
+	// the anti-entropy round that ends the transition, which a pass checks
+	// cheaply; so the next one comes at rebalanceRetryMin, without backing
+	// off, and the node settles soon after the round ends.
+	awaitingRepair bool
 
 	passes atomic.Int64
 }
 
-func (n *Node) startRebalancer() {
+// rebalanceInterval is Config.RebalanceInterval, or its default.
+func (n *Node) rebalanceInterval() time.Duration {
+	if n.cfg.RebalanceInterval > 0 {
+		return n.cfg.RebalanceInterval
+	}
+	return defaultRebalanceInterval
+}
+
+// newRebalancer sets up n.rebalance, resuming a journaled transition. It
+// runs before the node serves anything, since every write it stores may
+// call strayWrite.
+func (n *Node) newRebalancer() {
 	r := &rebalancer{n: n, kick: make(chan struct{}, 1), prev: n.placement.ring()}
 	if before := n.placement.previousRing(); before != nil {
 		r.prev = before // a node that just joined: the cluster before it came
@@ -73,18 +92,27 @@ func (n *Node) startRebalancer() {
 		}
 	}
 	n.rebalance = r
+}
+
+// startRebalancer runs n.rebalance's passes until the node closes.
+func (n *Node) startRebalancer() {
+	r := n.rebalance
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
+		interval := n.rebalanceInterval()
 		retry := rebalanceRetryMin
 		for {
-			wait := rebalanceInterval
-			if !r.pass(n.ctx) {
+			wait := interval
+			switch {
+			case r.pass(n.ctx):
+				retry = rebalanceRetryMin
+			case r.awaitingRepair:
+				wait = min(rebalanceRetryMin, interval)
+			default:
 				// Something is still to move (a new owner not seen alive
 				// yet, a failed send): try again soon, backing off.
-				wait, retry = retry, min(2*retry, rebalanceInterval)
-			} else {
-				retry = rebalanceRetryMin
+				wait, retry = retry, min(2*retry, interval)
 			}
 			timer := time.NewTimer(wait)
 			select {
@@ -107,6 +135,24 @@ func (r *rebalancer) ringChanged() {
 	}
 }
 
+// strayWrite is told of every key this node stored (Local's OnChange): a
+// key of a partition this node is not a primary of, under its current ring,
+// came from a coordinator whose ring is not this one yet (the moment after
+// a join, leave or remove) or from a transfer to a future owner. It asks
+// for a pass, which moves the partition to its owners (or keeps it, for a
+// future owner), so reads through up-to-date nodes find the key within a
+// pass rather than at the next periodic one. Kicks made while a pass runs
+// coalesce into one more pass; the check costs a slice lookup per write.
+func (r *rebalancer) strayWrite(partition uint32) {
+	cur := r.n.placement.ring()
+	if cur == nil {
+		return
+	}
+	if primaries, _ := cur.PreferenceList(partition); !slices.Contains(primaries, r.n.cfg.ID) {
+		r.ringChanged()
+	}
+}
+
 // pass moves what this node holds and does not own, and reports whether
 // nothing is left to move.
 func (r *rebalancer) pass(ctx context.Context) bool {
@@ -120,7 +166,7 @@ func (r *rebalancer) pass(ctx context.Context) bool {
 	// keeps what it receives for it.
 	after := n.ringWithoutLeavers(cur)
 	complete := true
-	r.newEpoch = false
+	r.newEpoch, r.awaitingRepair = false, false
 	changed := r.prev != nil && !slices.Equal(r.prev.Members(), cur.Members())
 	if changed && !r.journal.covers(r.prev.Members(), cur.Members()) {
 		r.journal = &journal{From: r.prev.Members(), To: cur.Members()}
@@ -156,7 +202,7 @@ func (r *rebalancer) pass(ctx context.Context) bool {
 		}
 	}
 	if complete && changed && n.antiEntropy != nil {
-		complete = r.repairAfterChange(cur)
+		complete, r.awaitingRepair = r.repairAfterChange(cur)
 	}
 	if complete {
 		n.placement.settled(cur)
@@ -174,39 +220,43 @@ func (r *rebalancer) pass(ctx context.Context) bool {
 
 // repairAfterChange reports whether the anti-entropy round that ends a
 // transition to ring cur finished, every partition compared with every
-// other primary; until then it starts (or restarts) one and reports false.
+// other primary; until then it starts (or restarts) one and reports false,
+// with waiting set while a round runs that has not failed before (a round
+// restarted after a failure waits out the pass's backoff instead).
 //
 // The bulk transfer sends what the ring change moved as seen from this
 // node's last completed ring. A node that dropped a partition under a ring
 // in between (two changes close together, a removal while passes waited for
 // a dead node) can leave a new primary short; comparing every partition
 // with its other primaries closes any such gap, cheaply where there is none.
-func (r *rebalancer) repairAfterChange(cur *ring.Ring) bool {
+func (r *rebalancer) repairAfterChange(cur *ring.Ring) (done, waiting bool) {
 	n := r.n
+	restart := false
 	if r.repairRing == cur && r.repairRun != 0 {
 		for _, run := range n.antiEntropy.Status().Runs {
 			if run.ID != r.repairRun {
 				continue
 			}
 			if run.Finished.IsZero() {
-				return false
+				return false, !r.repairFailed
 			}
 			if run.Failed == 0 {
-				r.repairRun, r.repairRing = 0, nil
-				return true
+				r.repairRun, r.repairRing, r.repairFailed = 0, nil, false
+				return true, false
 			}
+			restart = true
 		}
 	}
 	run, err := n.antiEntropy.Repair()
 	if err != nil {
 		n.logger.Warn("could not start the anti-entropy round that ends an ownership transfer; retrying", "err", err)
-		return false
+		return false, false
 	}
 	if !run.Finished.IsZero() && run.Failed == 0 {
-		return true // this node is a primary of nothing
+		return true, false // this node is a primary of nothing
 	}
-	r.repairRun, r.repairRing = run.ID, cur
-	return false
+	r.repairRun, r.repairRing, r.repairFailed = run.ID, cur, restart
+	return false, !restart
 }
 
 // errOwnerDown: a partition's data waits here until all its owners are up.

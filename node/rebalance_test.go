@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"dynakv/gossip"
 	"dynakv/internal/testutil"
 	"dynakv/node"
+	"dynakv/transport"
+	"dynakv/versioning"
 )
 
 // joinConfig is the config of a new node id that joins the cluster through n1.
@@ -333,5 +336,86 @@ func TestATransferResumesAfterARestart(t *testing.T) {
 	t.Logf("n1 sent %d keys before its restart and %d after, of %d", before.Transfers.KeysSent, after.Transfers.KeysSent, len(keys))
 	if after.Transfers.KeysSent > int64(len(keys))-before.Transfers.KeysSent/2 {
 		t.Errorf("after the restart n1 sent %d keys: it started over instead of resuming", after.Transfers.KeysSent)
+	}
+}
+
+// waitSettled waits until no node has data to hand off or a ring change
+// whose data has not settled.
+func (c *testCluster) waitSettled() {
+	c.t.Helper()
+	testutil.Eventually(c.t, 30*time.Second, "every node to settle", func() bool {
+		for _, id := range c.ids() {
+			if c.nodes[id] == nil {
+				continue
+			}
+			st, err := c.clients[id].Status(context.Background())
+			if err != nil || st.Transfers.Settling || st.Transfers.PendingPartitions > 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// A coordinator whose ring lags (the moment after a join, leave or remove)
+// writes to the primaries of its ring. A node among them that does not own
+// the key under its own ring keeps the write (it was acknowledged) and moves
+// it to the key's owners at once, not at its next periodic pass, which is an
+// hour away here: reads through up-to-date nodes find it within a pass.
+func TestAStrayWriteReachesTheKeysOwnersAtOnce(t *testing.T) {
+	start := time.Now()
+	c := startClusterWith(t, 4, func(cfg *node.Config) { cfg.RebalanceInterval = time.Hour })
+	c.waitSettled()
+	t.Logf("four nodes formed and settled in %v", time.Since(start))
+
+	// A key that n4 is not a primary of (with four nodes and N=3, each key
+	// has exactly one such node).
+	var key string
+	var partition uint32
+	for i := 0; key == ""; i++ {
+		k := fmt.Sprintf("stray-%d", i)
+		pl, err := c.clients["n1"].Preflist(context.Background(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(pl.Primaries, func(p client.PreflistNode) bool { return p.ID == "n4" }) {
+			key, partition = k, pl.Partition
+		}
+	}
+
+	// The stale coordinator's replicate call, as it sends it.
+	members, err := c.clients["n1"].Members(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	peers, err := transport.NewClient(transport.ClientConfig{Resolver: transport.ResolverFunc(func(id string) (string, bool) {
+		i := slices.IndexFunc(members, func(m client.Member) bool { return m.ID == id })
+		if i < 0 {
+			return "", false
+		}
+		return members[i].RPCAddr, true
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peers.Close()
+	ev := versioning.Event{Dot: versioning.Dot{Actor: versioning.NewActor("stale", 1), Counter: 1}, Modified: time.Now().UnixMicro()}
+	state, err := (*versioning.Set)(nil).Update(nil, ev, versioning.Sibling{Value: []byte("v-" + key), ContentType: "text/plain"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := peers.Replicate(context.Background(), "n4", partition, []byte(key), state); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	c.allPrimariesHold("n1", []string{key})
+	t.Logf("the stray write reached its owners in %v", time.Since(start))
+	testutil.Eventually(t, 30*time.Second, "n4 to drop the key it handed off", func() bool {
+		st, err := c.clients["n4"].Status(context.Background())
+		return err == nil && st.Transfers.PendingPartitions == 0
+	})
+	o, err := c.get("n2", key, client.Levels{R: "1"})
+	if err != nil || !slices.Equal(values(o), []string{"v-" + key}) {
+		t.Fatalf("read at r=1 through n2: %v, %v; want v-%s", values(o), err, key)
 	}
 }

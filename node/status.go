@@ -36,6 +36,7 @@ func (s *statusView) Status() api.StatusView {
 	if rb := n.rebalance; rb != nil {
 		st.Transfers = api.TransferStatus{
 			PendingPartitions: rb.pendingPartitions(),
+			Settling:          n.placement.previousRing() != nil,
 			Passes:            rb.passes.Load(),
 			KeysSent:          n.transfers.keysSent.Load(),
 			BytesSent:         n.transfers.bytesSent.Load(),

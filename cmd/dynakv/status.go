@@ -116,8 +116,12 @@ func printStatus(w io.Writer, rows []client.NodeStatus) error {
 		if r.Keys >= 0 {
 			keys = fmt.Sprint(r.Keys)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f%%\t%s\t%s\t%d\t%d partitions\t%s\n", r.ID, r.Status, r.HTTPAddr,
-			100*r.RingShare, keys, byteSize(r.DiskBytes), r.HintsPending, r.Transfers.PendingPartitions, r.Version)
+		handOff := fmt.Sprintf("%d partitions", r.Transfers.PendingPartitions)
+		if r.Transfers.Settling {
+			handOff += ", settling"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f%%\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Status, r.HTTPAddr,
+			100*r.RingShare, keys, byteSize(r.DiskBytes), r.HintsPending, handOff, r.Version)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
