@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -50,7 +49,7 @@ func BenchmarkClusterMixed(b *testing.B) {
 			b.SetParallelism(16) // 32 clients on 2 cores
 			b.ResetTimer()
 			countsStart := clusterCounts(b, endpoints)
-			cpuStart := processCPU(b)
+			cpuStart := testutil.ProcessCPU(b)
 			start := time.Now()
 			b.RunParallel(func(pb *testing.PB) {
 				rng := rand.New(rand.NewPCG(next.Add(1), 42))
@@ -81,7 +80,7 @@ func BenchmarkClusterMixed(b *testing.B) {
 			// CPU per operation (every node's and the clients', all in this
 			// process) varies far less between runs on a shared machine
 			// than ops/s does, so it is what A/B comparisons should read.
-			b.ReportMetric(float64((processCPU(b)-cpuStart).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((testutil.ProcessCPU(b)-cpuStart).Microseconds())/float64(b.N), "cpu-µs/op")
 			// Where the CPU goes on this machine: each fsync and each call
 			// to a peer costs a system call and wake-ups on both sides.
 			counts := clusterCounts(b, endpoints)
@@ -117,15 +116,6 @@ func clusterCounts(b *testing.B, endpoints []string) counts {
 		resp.Body.Close()
 	}
 	return c
-}
-
-// processCPU is the user and system CPU time this process has used.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func startBenchCluster(b *testing.B, size int) []string {
