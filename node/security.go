@@ -10,9 +10,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
+
+	"dynakv/internal/pemfile"
 )
 
 // certificate is a certificate and key from PEM files, read again when
@@ -71,7 +72,7 @@ func (c Config) peerTLS(logger *slog.Logger) (server, client *tls.Config, roots 
 		return nil, nil, nil, nil, err
 	}
 	ca, err := newReloading("the node-to-node certificate authority", []string{c.PeerTLSCAFile}, func() (*x509.CertPool, error) {
-		return loadCertPool("--peer-tls-ca", c.PeerTLSCAFile)
+		return pemfile.CertPool("--peer-tls-ca", c.PeerTLSCAFile)
 	}, logger)
 	if err != nil {
 		return nil, nil, nil, nil, err
@@ -93,19 +94,6 @@ func (c Config) peerTLS(logger *slog.Logger) (server, client *tls.Config, roots 
 		MinVersion:           tls.VersionTLS12,
 	}
 	return server, client, ca.get, cert, nil
-}
-
-// loadCertPool reads a PEM file of certificate authorities, for flag.
-func loadCertPool(flag, file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", flag, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s %s holds no PEM certificate", flag, file)
-	}
-	return pool, nil
 }
 
 // gossipKeys decodes GossipKey, a comma-separated list whose first key

@@ -2,17 +2,16 @@ package main
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"dynakv/client"
+	"dynakv/internal/pemfile"
 )
 
 // endpointFlags are the flags of every command that talks to a node:
@@ -74,13 +73,9 @@ func (f *connFlags) options(userAgent string) ([]client.Option, error) {
 	if f.caCert == "" {
 		return opts, nil
 	}
-	pem, err := os.ReadFile(f.caCert)
+	pool, err := pemfile.CertPool("--ca-cert", f.caCert)
 	if err != nil {
-		return nil, fmt.Errorf("--ca-cert: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("--ca-cert %s holds no PEM certificate", f.caCert)
+		return nil, err
 	}
 	return append(opts, client.WithTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})), nil
 }
