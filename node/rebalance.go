@@ -23,6 +23,14 @@ const defaultRebalanceInterval = 30 * time.Second
 // repeated; it doubles up to the rebalance interval.
 const rebalanceRetryMin = 500 * time.Millisecond
 
+// strayPassGap is the least time between the starts of two passes that
+// stray writes asked for. A node receiving a leaving node's data for
+// partitions it will own stores writes it is not yet a primary of, chunk
+// after chunk; without a gap each chunk would start another pass, and the
+// passes (a look at every partition) would run back to back. A write from
+// a lagging coordinator waits at most this long, plus a pass, to move.
+const strayPassGap = 200 * time.Millisecond
+
 // rebalancer moves data where the ring says it belongs after the ring
 // changed (a join, leave or remove), online and without losing a write:
 //
@@ -47,9 +55,10 @@ const rebalanceRetryMin = 500 * time.Millisecond
 // a journal, so a node restarted mid-transition resumes it where it stopped;
 // moving out needs no journal, since what was moved is no longer stored.
 type rebalancer struct {
-	n    *Node
-	kick chan struct{}
-	prev *ring.Ring // the ring of the last completed pass (at start: the journal's, else the ring the node started with)
+	n     *Node
+	kick  chan struct{} // a ring change: pass at once
+	stray chan struct{} // a stray write: pass, at most every strayPassGap
+	prev  *ring.Ring    // the ring of the last completed pass (at start: the journal's, else the ring the node started with)
 
 	journal *journal // the transition in progress, nil when none
 
@@ -81,7 +90,7 @@ func (n *Node) rebalanceInterval() time.Duration {
 // runs before the node serves anything, since every write it stores may
 // call strayWrite.
 func (n *Node) newRebalancer() {
-	r := &rebalancer{n: n, kick: make(chan struct{}, 1), prev: n.placement.ring()}
+	r := &rebalancer{n: n, kick: make(chan struct{}, 1), stray: make(chan struct{}, 1), prev: n.placement.ring()}
 	if before := n.placement.previousRing(); before != nil {
 		r.prev = before // a node that just joined: the cluster before it came
 	}
@@ -103,6 +112,7 @@ func (n *Node) startRebalancer() {
 		interval := n.rebalanceInterval()
 		retry := rebalanceRetryMin
 		for {
+			started := time.Now()
 			wait := interval
 			switch {
 			case r.pass(n.ctx):
@@ -114,17 +124,40 @@ func (n *Node) startRebalancer() {
 				// yet, a failed send): try again soon, backing off.
 				wait, retry = retry, min(2*retry, interval)
 			}
-			timer := time.NewTimer(wait)
-			select {
-			case <-n.ctx.Done():
-				timer.Stop()
+			if !r.sleep(wait, started) {
 				return
-			case <-r.kick:
-			case <-timer.C:
 			}
-			timer.Stop()
 		}
 	}()
+}
+
+// sleep waits wait, or until a ring change, or until a stray write when
+// strayPassGap has passed since the last pass started; it reports false
+// once the node closes.
+func (r *rebalancer) sleep(wait time.Duration, lastStart time.Time) bool {
+	ctx := r.n.ctx
+	due := time.Now().Add(wait)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-r.kick:
+			return true
+		case <-timer.C:
+			return true
+		case <-r.stray:
+			at := lastStart.Add(strayPassGap)
+			if !time.Now().Before(at) {
+				return true
+			}
+			if at.Before(due) {
+				timer.Reset(time.Until(at))
+				due = at
+			}
+		}
+	}
 }
 
 // ringChanged asks for a pass as soon as the current one is done.
@@ -141,15 +174,19 @@ func (r *rebalancer) ringChanged() {
 // a join, leave or remove) or from a transfer to a future owner. It asks
 // for a pass, which moves the partition to its owners (or keeps it, for a
 // future owner), so reads through up-to-date nodes find the key within a
-// pass rather than at the next periodic one. Kicks made while a pass runs
-// coalesce into one more pass; the check costs a slice lookup per write.
+// pass rather than at the next periodic one. Passes for stray writes start
+// at most every strayPassGap, and the writes that arrive meanwhile share
+// one; the check costs a slice lookup per write.
 func (r *rebalancer) strayWrite(partition uint32) {
 	cur := r.n.placement.ring()
 	if cur == nil {
 		return
 	}
 	if primaries, _ := cur.PreferenceList(partition); !slices.Contains(primaries, r.n.cfg.ID) {
-		r.ringChanged()
+		select {
+		case r.stray <- struct{}{}:
+		default:
+		}
 	}
 }
 

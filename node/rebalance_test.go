@@ -418,4 +418,35 @@ func TestAStrayWriteReachesTheKeysOwnersAtOnce(t *testing.T) {
 	if err != nil || !slices.Equal(values(o), []string{"v-" + key}) {
 		t.Fatalf("read at r=1 through n2: %v, %v; want v-%s", values(o), err, key)
 	}
+
+	// A stream of stray writes (as a node receiving a leaving node's data
+	// gets) shares passes: at most one starts per 200 ms, not one a write.
+	before, err := c.clients["n4"].Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	start = time.Now()
+	for i := range 60 {
+		<-tick.C
+		next := versioning.Event{Dot: versioning.Dot{Actor: ev.Dot.Actor, Counter: uint64(i) + 2}, Modified: time.Now().UnixMicro()}
+		if state, err = state.Update(state.Context(), next, versioning.Sibling{Value: []byte("v-" + key), ContentType: "text/plain"}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := peers.Replicate(context.Background(), "n4", partition, []byte(key), state); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	c.allPrimariesHold("n1", []string{key})
+	after, err := c.clients["n4"].Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	passes, most := after.Transfers.Passes-before.Transfers.Passes, int64(elapsed/(200*time.Millisecond))+2
+	t.Logf("60 stray writes in %v: %d passes", elapsed, passes)
+	if passes > most {
+		t.Fatalf("60 stray writes in %v started %d passes, want at most %d", elapsed, passes, most)
+	}
 }
