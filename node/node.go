@@ -174,8 +174,14 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.startGossip(ctx); err != nil {
 		return nil, err
 	}
+	// Subscribed before the first ring is built: a member that joins
+	// between that build and watchMembership (peers join while this node
+	// starts) must still reach the ring. Subscribing later lost such a
+	// change, and the node routed without the member until the next one.
+	membership, unsubscribe := n.gossip.Subscribe()
 	n.placement = &placement{self: cfg.ID, cfg: ring.Config{Partitions: cfg.Partitions, N: cfg.Replicas}, joining: n.gossip.Newcomer()}
 	if err := n.rebuildRing(); err != nil {
+		unsubscribe()
 		return nil, err
 	}
 	if n.peers, err = transport.NewClient(transport.ClientConfig{Resolver: transport.ResolverFunc(n.rpcAddrOf), Logger: n.logger, TracerProvider: tp, Registerer: reg, TLS: peerClientTLS, RootCAs: peerRoots}); err != nil {
@@ -255,7 +261,7 @@ func StartContext(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return n.httpServer.Serve(n.httpListener)
 	})
 	n.startRebalancer()
-	n.watchMembership()
+	n.watchMembership(membership, unsubscribe)
 	n.watchStorage()
 	n.hints.Start()
 	n.antiEntropy.Start()
@@ -324,10 +330,10 @@ func (n *Node) rebuildRing() error {
 	return nil
 }
 
-// watchMembership rebuilds the ring whenever gossip reports a change. It
-// stops when gossip closes its subscription.
-func (n *Node) watchMembership() {
-	changes, unsubscribe := n.gossip.Subscribe()
+// watchMembership rebuilds the ring whenever gossip reports a change on
+// changes, a subscription made before the first ring was built. It stops
+// when gossip closes the subscription.
+func (n *Node) watchMembership(changes <-chan struct{}, unsubscribe func()) {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
