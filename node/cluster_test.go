@@ -321,3 +321,43 @@ func testLogger() *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
+
+// Nodes that start at the same moment, joining through one seed as the
+// compose cluster's do, each end up routing with a ring of all of them: a
+// member whose join a node learns while it is still starting is not lost.
+// It was when a node subscribed to membership changes only after building
+// its first ring: five of six runs of this test failed then (each round is
+// a chance to hit the window).
+func TestNodesStartingTogetherAllRouteWithEveryMember(t *testing.T) {
+	for round := range 16 {
+		t.Run(fmt.Sprint("round-", round), func(t *testing.T) {
+			c := startCluster(t, 1)
+			started := make(chan *node.Node, 4)
+			for i := 2; i <= 5; i++ {
+				cfg := c.joinConfig(fmt.Sprintf("n%d", i))
+				go func() {
+					n, err := node.Start(cfg)
+					if err != nil {
+						t.Errorf("start %s: %v", cfg.ID, err)
+					}
+					started <- n
+				}()
+			}
+			for range 4 {
+				n := <-started
+				if n == nil {
+					continue
+				}
+				t.Cleanup(func() { n.Close() })
+				cl, err := client.New("http://" + n.HTTPAddr())
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.nodes[n.ID()], c.clients[n.ID()] = n, cl
+			}
+			if !t.Failed() {
+				c.waitRing("n1", "n2", "n3", "n4", "n5")
+			}
+		})
+	}
+}
