@@ -450,3 +450,33 @@ func TestAStrayWriteReachesTheKeysOwnersAtOnce(t *testing.T) {
 		t.Fatalf("60 stray writes in %v started %d passes, want at most %d", elapsed, passes, most)
 	}
 }
+
+// After a ring change, a node reports settling in /cluster/status until its
+// data settled. Here n4 joins while n3 is down: n1 keeps the keys of the
+// partitions it no longer owns until every new primary, n3 among them, can
+// take them, so it reports settling for as long as n3 is down, and stops
+// once n3 is back and the data moved.
+func TestStatusReportsSettlingUntilTheDataSettles(t *testing.T) {
+	c := startCluster(t, 3)
+	var keys []string
+	for i := range 200 {
+		keys = append(keys, fmt.Sprintf("settling-%d", i))
+	}
+	c.preload(keys, func(int) string { return "n1" }, func(k string) string { return "v-" + k }, client.Levels{W: "all"})
+	c.waitSettled()
+	c.stop("n3")
+	c.waitStatus("n1", "n3", gossip.StatusDead)
+	c.start(c.joinConfig("n4"))
+	c.waitRing("n1", "n2", "n3", "n4")
+	settling := func(id string) bool {
+		st, err := c.clients[id].Status(context.Background())
+		return err == nil && st.Transfers.Settling
+	}
+	testutil.Eventually(t, 15*time.Second, "n1 to report settling", func() bool { return settling("n1") })
+	if testutil.Poll(time.Second, func() bool { return !settling("n1") }) {
+		t.Fatal("n1 settled with a primary down")
+	}
+	c.start(c.cfgs["n3"])
+	c.waitSettled()
+	c.allPrimariesHold("n1", keys)
+}

@@ -67,3 +67,19 @@ func TestStatusListsRunningTransfersAndLeaves(t *testing.T) {
 		t.Errorf("with nothing running it printed %q, %v; want nothing", out.String(), err)
 	}
 }
+
+// A node whose data has not settled after a ring change says so in the
+// hand-off column; a settled one does not.
+func TestStatusShowsANodeThatIsSettling(t *testing.T) {
+	rows := []client.NodeStatus{{ID: "n1", Version: "v"}, {ID: "n2", Version: "v"}}
+	rows[0].Transfers.PendingPartitions = 3
+	rows[0].Transfers.Settling = true
+	var out strings.Builder
+	if err := printStatus(&out, rows); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	if len(lines) < 3 || !strings.Contains(lines[1], "3 partitions, settling") || strings.Contains(lines[2], "settling") {
+		t.Errorf("status:\n%s\nwant n1 (and only n1) shown settling with 3 partitions to hand off", out.String())
+	}
+}
