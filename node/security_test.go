@@ -3,7 +3,6 @@ package node_test
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -116,13 +115,7 @@ func TestAPICertificateIsReloadedWhenItsFilesChange(t *testing.T) {
 	// trusts reports whether a new connection that trusts only ca's
 	// certificate reaches the node.
 	trusts := func(ca string) bool {
-		pem, err := os.ReadFile(ca)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pem)
-		c, err := client.New(n.APIURL(), client.WithTLSConfig(&tls.Config{RootCAs: pool}))
+		c, err := client.New(n.APIURL(), client.WithTLSConfig(&tls.Config{RootCAs: testutil.CertPool(t, ca)}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,13 +150,7 @@ func TestAPICertificateIsReloadedWhenItsFilesChange(t *testing.T) {
 	}
 
 	// /metrics tells when the certificate in use expires.
-	pem, err := os.ReadFile(newCert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: testutil.CertPool(t, newCert)}}}
 	defer hc.CloseIdleConnections()
 	resp, err := hc.Get(n.APIURL() + "/metrics")
 	if err != nil {

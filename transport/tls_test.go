@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,12 +23,7 @@ func tlsConfigs(t *testing.T, certFile, keyFile string) (server, client *tls.Con
 	if err != nil {
 		t.Fatal(err)
 	}
-	pem, err := os.ReadFile(certFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
+	pool := testutil.CertPool(t, certFile)
 	server = &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
 	client = &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return server, client
@@ -94,18 +88,9 @@ func TestRootCAsAreAskedAtEveryHandshake(t *testing.T) {
 	serve(t, ServerConfig{Handler: h, TLS: serverTLS}, lis)
 	ctx := context.Background()
 
-	pool := func(certFile string) *x509.CertPool {
-		pem, err := os.ReadFile(certFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := x509.NewCertPool()
-		p.AppendCertsFromPEM(pem)
-		return p
-	}
 	other, _ := testutil.TLSFiles(t)
 	var roots atomic.Pointer[x509.CertPool]
-	roots.Store(pool(other))
+	roots.Store(testutil.CertPool(t, other))
 	withRoots := clientTLS.Clone()
 	withRoots.RootCAs = nil
 	rootsClient := func(addr string) *Client {
@@ -121,7 +106,7 @@ func TestRootCAsAreAskedAtEveryHandshake(t *testing.T) {
 	if _, err := c.Read(ctx, "n2", 1, []byte("k")); err == nil || !replica.IsUnreachable(err) {
 		t.Fatalf("Read with another authority: %v, want unreachable", err)
 	}
-	roots.Store(pool(cert))
+	roots.Store(testutil.CertPool(t, cert))
 	testutil.Eventually(t, 10*time.Second, "a read once the client trusts the peer's authority", func() bool {
 		_, err := c.Read(ctx, "n2", 1, []byte("k"))
 		return err == nil
@@ -130,10 +115,10 @@ func TestRootCAsAreAskedAtEveryHandshake(t *testing.T) {
 	// A certificate of the trusted authority that names another host.
 	elsewhere, elsewhereKey := testutil.TLSFilesFor(t, "db.example")
 	elsewhereServer, _ := tlsConfigs(t, elsewhere, elsewhereKey)
-	elsewhereServer.ClientCAs = pool(cert)
+	elsewhereServer.ClientCAs = testutil.CertPool(t, cert)
 	lis2 := listen(t, "127.0.0.1:0")
 	serve(t, ServerConfig{Handler: h, TLS: elsewhereServer}, lis2)
-	roots.Store(pool(elsewhere))
+	roots.Store(testutil.CertPool(t, elsewhere))
 	if _, err := rootsClient(lis2.Addr().String()).Read(ctx, "n2", 1, []byte("k")); err == nil || !replica.IsUnreachable(err) {
 		t.Fatalf("Read from a peer whose certificate names another host: %v, want unreachable", err)
 	}

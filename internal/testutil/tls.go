@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"dynakv/internal/pemfile"
 )
 
 // TLSFiles writes a self-signed certificate for 127.0.0.1 and localhost,
@@ -71,4 +73,15 @@ func TLSFilesFor(t testing.TB, hosts ...string) (certFile, keyFile string) {
 		t.Fatal(err)
 	}
 	return certFile, keyFile
+}
+
+// CertPool reads certFile (a PEM certificate, as TLSFiles writes) into a
+// pool of authorities, failing the test when it cannot.
+func CertPool(t testing.TB, certFile string) *x509.CertPool {
+	t.Helper()
+	pool, err := pemfile.CertPool("authority", certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pool
 }
