@@ -115,7 +115,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			span.SetName("HTTP " + methodLabel(r.Method) + " " + route)
 			span.SetAttributes(attribute.Int("http.response.status_code", rw.code()))
 		}
-		h.cfg.Logger.DebugContext(r.Context(), "request", "method", r.Method, "route", route, "status", rw.code(), "took", time.Since(start))
+		if h.cfg.Logger.Enabled(r.Context(), slog.LevelDebug) { // else its arguments would be boxed for nothing
+			h.cfg.Logger.DebugContext(r.Context(), "request", "method", r.Method, "route", route, "status", rw.code(), "took", time.Since(start))
+		}
 	}()
 
 	if !h.authorized(r) {

@@ -137,6 +137,19 @@ func (c *Coordinator) withTimeout(ctx context.Context, timeout time.Duration) (c
 	return context.WithTimeout(ctx, timeout)
 }
 
+// timeoutFor is withTimeout for a request to targets. A request whose only
+// target is this node's own copy (a key with one replica, N=1) waits for
+// nothing a deadline could cut short: its read or synced write runs on the
+// request's goroutine to the end, as the disk allows. So it gets no
+// deadline, and no timer: a timer and its registration with the request's
+// context were 6% of a one-node GET's CPU.
+func (c *Coordinator) timeoutFor(ctx context.Context, timeout time.Duration, targets []target) (context.Context, context.CancelFunc) {
+	if len(targets) == 1 && targets[0].node == c.cfg.Self {
+		return ctx, func() {}
+	}
+	return c.withTimeout(ctx, timeout)
+}
+
 // detached returns a context with ctx's deadline but not its cancellation,
 // which Close cancels: for replica calls and repairs that go on after the
 // client has its answer (or has gone away).

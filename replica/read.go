@@ -39,9 +39,6 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 	if len(alive) < need || len(alive) < opts.PR {
 		return nil, &UnavailableError{Op: "read", Needed: need, Alive: len(alive), NeededPrimaries: opts.PR, AlivePrimaries: len(alive)}
 	}
-	ctx, cancel := c.withTimeout(ctx, opts.Timeout)
-	defer cancel()
-
 	targets := make([]target, len(alive), len(alive)+2)
 	for i, n := range alive {
 		targets[i] = target{node: n, primary: true}
@@ -57,6 +54,19 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 			previous++
 		}
 	}
+	if len(targets) == 1 && targets[0].node == c.cfg.Self {
+		// The key's one replica is this node's copy (N=1): there is nothing
+		// to wait for, merge or repair, so none of the machinery below
+		// (a deadline's timer, the replies, the tally) is paid for.
+		state, err := c.cfg.Local.Read(partition, key)
+		if err != nil {
+			return nil, err
+		}
+		c.cfg.Metrics.observeSiblings(state.NumVisible())
+		return state, nil
+	}
+	ctx, cancel := c.withTimeout(ctx, opts.Timeout)
+	defer cancel()
 	replies := c.fanOut(ctx, "read", targets, func(ctx context.Context, t target) (*versioning.Set, error) {
 		if t.node == c.cfg.Self {
 			return c.cfg.Local.Read(partition, key)

@@ -51,7 +51,7 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, opts WriteOp
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := c.withTimeout(ctx, opts.Timeout)
+	ctx, cancel := c.timeoutFor(ctx, opts.Timeout, targets)
 	defer cancel()
 
 	self := slices.IndexFunc(targets, func(t target) bool { return t.node == c.cfg.Self })
