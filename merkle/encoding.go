@@ -57,14 +57,14 @@ func DecodeTree(b []byte) (*Tree, error) {
 	if checksum(body) != sum {
 		return nil, fmt.Errorf("merkle: decode tree: %w: checksum mismatch (truncated or altered)", ErrMalformed)
 	}
-	d := decoder{buf: body}
+	d := newDecoder(body)
 	d.header(tagTree)
 	shape := d.shape()
-	if d.err == nil && len(b) != encodedTreeSize(shape) {
-		d.fail("%d bytes for shape %s, want %d", len(b), shape, encodedTreeSize(shape))
+	if d.Err() == nil && len(b) != encodedTreeSize(shape) {
+		d.Fail("%d bytes for shape %s, want %d", len(b), shape, encodedTreeSize(shape))
 	}
-	if d.err != nil {
-		return nil, fmt.Errorf("merkle: decode tree: %w", d.err)
+	if d.Err() != nil {
+		return nil, fmt.Errorf("merkle: decode tree: %w", d.Err())
 	}
 	t, err := New(shape)
 	if err != nil {
@@ -72,15 +72,15 @@ func DecodeTree(b []byte) (*Tree, error) {
 	}
 	buckets := t.levels[shape.Depth]
 	for i := range buckets {
-		buckets[i] = d.uint64()
+		buckets[i] = d.Uint64()
 	}
 	for i := range t.counts {
-		t.counts[i] = d.uint32()
+		t.counts[i] = d.Uint32()
 		t.n += int(t.counts[i])
 	}
-	d.end()
-	if d.err != nil {
-		return nil, fmt.Errorf("merkle: decode tree: %w", d.err)
+	d.End()
+	if d.Err() != nil {
+		return nil, fmt.Errorf("merkle: decode tree: %w", d.Err())
 	}
 	t.sumLevels()
 	return t, nil

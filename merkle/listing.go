@@ -63,29 +63,29 @@ func (l *Listing) Size() int {
 // DecodeListing decodes a Listing and checks its invariant. It never
 // panics. The keys alias b.
 func DecodeListing(b []byte) (*Listing, error) {
-	d := decoder{buf: b}
+	d := newDecoder(b)
 	d.header(tagListing)
 	l := &Listing{Shape: d.shape()}
 	l.Buckets = d.nodes(l.Shape, int(l.Shape.Depth))
-	n := d.count(9) // an entry takes at least 9 bytes
+	n := d.Count(9) // an entry takes at least 9 bytes
 	l.Entries = make([]Entry, 0, n)
-	for i := 0; i < n && d.err == nil; i++ {
-		e := Entry{Key: d.bytes()}
-		e.Version = d.uint64()
+	for i := 0; i < n && d.Err() == nil; i++ {
+		e := Entry{Key: d.Bytes()}
+		e.Version = d.Uint64()
 		switch {
-		case d.err != nil:
+		case d.Err() != nil:
 		case e.Version == Absent:
-			d.fail("entry %q has the absent version", e.Key)
+			d.Fail("entry %q has the absent version", e.Key)
 		case i > 0 && bytes.Compare(l.Entries[i-1].Key, e.Key) >= 0:
-			d.fail("entry %q out of order", e.Key)
+			d.Fail("entry %q out of order", e.Key)
 		case !listed(l.Buckets, l.Shape.BucketOf(e.Key)):
-			d.fail("entry %q outside the listed buckets", e.Key)
+			d.Fail("entry %q outside the listed buckets", e.Key)
 		}
 		l.Entries = append(l.Entries, e)
 	}
-	d.end()
-	if d.err != nil {
-		return nil, fmt.Errorf("merkle: decode listing: %w", d.err)
+	d.End()
+	if d.Err() != nil {
+		return nil, fmt.Errorf("merkle: decode listing: %w", d.Err())
 	}
 	return l, nil
 }

@@ -64,19 +64,19 @@ func (r Request) validate() error {
 
 // DecodeRequest decodes a Request and checks its invariant. It never panics.
 func DecodeRequest(b []byte) (Request, error) {
-	d := decoder{buf: b}
+	d := newDecoder(b)
 	d.header(tagRequest)
 	var r Request
 	r.Shape = d.shape()
-	level := d.uvarint()
-	if d.err == nil && level > uint64(r.Shape.Depth) {
-		d.fail("level %d deeper than depth %d", level, r.Shape.Depth)
+	level := d.Uvarint()
+	if d.Err() == nil && level > uint64(r.Shape.Depth) {
+		d.Fail("level %d deeper than depth %d", level, r.Shape.Depth)
 	}
 	r.Level = int(level)
 	r.Nodes = d.nodes(r.Shape, r.Level)
-	d.end()
-	if d.err != nil {
-		return Request{}, fmt.Errorf("merkle: decode request: %w", d.err)
+	d.End()
+	if d.Err() != nil {
+		return Request{}, fmt.Errorf("merkle: decode request: %w", d.Err())
 	}
 	return r, nil
 }
@@ -97,15 +97,15 @@ func (r Response) Size() int { return 2 + uvarintSize(uint64(len(r.Hashes))) + 8
 // DecodeResponse decodes a Response. It never panics. Whether the hashes
 // answer the request is Exchange.Step's to check.
 func DecodeResponse(b []byte) (Response, error) {
-	d := decoder{buf: b}
+	d := newDecoder(b)
 	d.header(tagResponse)
-	r := Response{Hashes: make([]uint64, d.count(8))}
+	r := Response{Hashes: make([]uint64, d.Count(8))}
 	for i := range r.Hashes {
-		r.Hashes[i] = d.uint64()
+		r.Hashes[i] = d.Uint64()
 	}
-	d.end()
-	if d.err != nil {
-		return Response{}, fmt.Errorf("merkle: decode response: %w", d.err)
+	d.End()
+	if d.Err() != nil {
+		return Response{}, fmt.Errorf("merkle: decode response: %w", d.Err())
 	}
 	return r, nil
 }

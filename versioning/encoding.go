@@ -8,6 +8,8 @@ import (
 	"hash/crc32"
 	"slices"
 	"strings"
+
+	"dynakv/internal/binread"
 )
 
 // Encodings. Both start with a version byte so that a later format can be
@@ -139,24 +141,24 @@ func DecodeSet(buf []byte) (*Set, error) { return decodeSet(buf, MaxCounter) }
 func DecodeClientSet(buf []byte) (*Set, error) { return decodeSet(buf, MaxContextCounter) }
 
 func decodeSet(buf []byte, maxCounter uint64) (*Set, error) {
-	d := decoder{buf: buf}
-	if v := d.byte(); d.err == nil && v != setFormatV1 {
+	d := newDecoder(buf)
+	if v := d.Byte(); d.Err() == nil && v != setFormatV1 {
 		return nil, fmt.Errorf("versioning: decode set: %w: unknown format version %d", ErrMalformed, v)
 	}
 	clock := d.clock(maxCounter)
-	n := d.count(6) // a sibling takes at least 6 bytes
+	n := d.Count(6) // a sibling takes at least 6 bytes
 	s := &Set{Clock: clock, Siblings: make([]Sibling, 0, n)}
 	seen := make(map[Dot]bool)
-	for i := 0; i < n && d.err == nil; i++ {
+	for i := 0; i < n && d.Err() == nil; i++ {
 		sib := d.sibling(clock, seen)
-		if d.err == nil && i > 0 && !s.Siblings[i-1].Events[0].Dot.Less(sib.Events[0].Dot) {
-			d.fail("siblings out of order at %s", sib.Events[0].Dot)
+		if d.Err() == nil && i > 0 && !s.Siblings[i-1].Events[0].Dot.Less(sib.Events[0].Dot) {
+			d.Fail("siblings out of order at %s", sib.Events[0].Dot)
 		}
 		s.Siblings = append(s.Siblings, sib)
 	}
-	d.end()
-	if d.err != nil {
-		return nil, fmt.Errorf("versioning: decode set: %w", d.err)
+	d.End()
+	if d.Err() != nil {
+		return nil, fmt.Errorf("versioning: decode set: %w", d.Err())
 	}
 	return s, nil
 }
@@ -234,11 +236,11 @@ func decodeContext(s string, key []byte, keyed bool) (Clock, error) {
 	default:
 		return nil, fmt.Errorf("context has unknown format version %d: %w", v, ErrMalformed)
 	}
-	d := decoder{buf: body[1:]}
+	d := newDecoder(body[1:])
 	c := d.clock(MaxContextCounter)
-	d.end()
-	if d.err != nil {
-		return nil, fmt.Errorf("context: %w", d.err)
+	d.End()
+	if d.Err() != nil {
+		return nil, fmt.Errorf("context: %w", d.Err())
 	}
 	return c, nil
 }
@@ -246,38 +248,38 @@ func decodeContext(s string, key []byte, keyed bool) (Clock, error) {
 // sibling reads one sibling and checks its events: known actors, covered by
 // the clock, sorted, one per actor, and no dot held by two siblings.
 func (d *decoder) sibling(clock Clock, seen map[Dot]bool) Sibling {
-	k := d.count(3)
-	if d.err == nil && k == 0 {
-		d.fail("sibling without events")
+	k := d.Count(3)
+	if d.Err() == nil && k == 0 {
+		d.Fail("sibling without events")
 	}
 	var sib Sibling
 	sib.Events = make([]Event, 0, k)
-	for j := 0; j < k && d.err == nil; j++ {
-		idx, counter, modified := d.uvarint(), d.uvarint(), d.varint()
-		if d.err != nil {
+	for j := 0; j < k && d.Err() == nil; j++ {
+		idx, counter, modified := d.Uvarint(), d.Uvarint(), d.Varint()
+		if d.Err() != nil {
 			break
 		}
 		if idx >= uint64(len(clock)) {
-			d.fail("event names actor %d of %d", idx, len(clock))
+			d.Fail("event names actor %d of %d", idx, len(clock))
 			break
 		}
 		dot := Dot{clock[idx].Actor, counter}
 		switch {
 		case counter == 0 || !clock.Covers(dot):
-			d.fail("event dot %s not covered by clock %s", dot, clock)
+			d.Fail("event dot %s not covered by clock %s", dot, clock)
 		case j > 0 && sib.Events[j-1].Dot.Actor >= dot.Actor:
-			d.fail("events out of order or two of one actor at %s", dot)
+			d.Fail("events out of order or two of one actor at %s", dot)
 		case seen[dot]:
-			d.fail("dot %s held by two siblings", dot)
+			d.Fail("dot %s held by two siblings", dot)
 		}
 		seen[dot] = true
 		sib.Events = append(sib.Events, Event{dot, modified})
 	}
-	flags := d.byte()
+	flags := d.Byte()
 	sib.ContentType = d.string()
-	sib.Value = d.bytes()
-	if d.err == nil && flags&^flagDeleted != 0 {
-		d.fail("unknown sibling flags %#x", flags)
+	sib.Value = d.Bytes()
+	if d.Err() == nil && flags&^flagDeleted != 0 {
+		d.Fail("unknown sibling flags %#x", flags)
 	}
 	sib.Deleted = flags&flagDeleted != 0
 	return sib
@@ -309,120 +311,42 @@ func appendString(buf []byte, s string) []byte {
 	return append(buf, s...)
 }
 
-// decoder reads untrusted bytes. After the first error every read returns a
-// zero value and the error sticks, so callers check once at the end.
-type decoder struct {
-	buf []byte
-	err error
-}
+// decoder reads untrusted bytes with the format's own checks on top of
+// binread's primitives; its first failure sticks (see binread).
+type decoder struct{ binread.Reader }
 
-func (d *decoder) fail(format string, args ...any) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
-	}
-}
+func newDecoder(buf []byte) decoder { return decoder{binread.New(buf, ErrMalformed)} }
 
-func (d *decoder) byte() byte {
-	if d.err != nil {
-		return 0
-	}
-	if len(d.buf) == 0 {
-		d.fail("unexpected end of input")
-		return 0
-	}
-	b := d.buf[0]
-	d.buf = d.buf[1:]
-	return b
-}
-
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.buf)
-	if n <= 0 {
-		d.fail("bad varint")
-		return 0
-	}
-	d.buf = d.buf[n:]
-	return v
-}
-
-func (d *decoder) varint() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.buf)
-	if n <= 0 {
-		d.fail("bad varint")
-		return 0
-	}
-	d.buf = d.buf[n:]
-	return v
-}
-
-// count reads an element count and checks that the remaining input could hold
-// that many elements of at least minSize bytes, so a forged count cannot make
-// the decoder allocate more than the input's size.
-func (d *decoder) count(minSize int) int {
-	n := d.uvarint()
-	if d.err == nil && n > uint64(len(d.buf)/minSize) {
-		d.fail("count %d exceeds the remaining %d bytes", n, len(d.buf))
-		return 0
-	}
-	return int(n)
-}
-
-func (d *decoder) bytes() []byte {
-	n := d.uvarint()
-	if d.err != nil {
-		return nil
-	}
-	if n > uint64(len(d.buf)) {
-		d.fail("length %d exceeds the remaining %d bytes", n, len(d.buf))
-		return nil
-	}
-	b := d.buf[:n:n]
-	d.buf = d.buf[n:]
-	return b
-}
-
-func (d *decoder) string() string { return string(d.bytes()) }
+func (d *decoder) string() string { return string(d.Bytes()) }
 
 // clock reads a clock whose counters are at most maxCounter.
 func (d *decoder) clock(maxCounter uint64) Clock {
-	n := d.count(2)
+	n := d.Count(2)
 	if n > maxClockEntries {
-		d.fail("clock has %d entries, more than %d", n, maxClockEntries)
+		d.Fail("clock has %d entries, more than %d", n, maxClockEntries)
 		return nil
 	}
 	c := make(Clock, 0, n)
-	for i := 0; i < n && d.err == nil; i++ {
-		actor := d.bytes()
-		counter := d.uvarint()
-		if d.err != nil {
+	for i := 0; i < n && d.Err() == nil; i++ {
+		actor := d.Bytes()
+		counter := d.Uvarint()
+		if d.Err() != nil {
 			break
 		}
 		switch {
 		case len(actor) == 0 || len(actor) > maxActorLen:
-			d.fail("actor name of %d bytes", len(actor))
+			d.Fail("actor name of %d bytes", len(actor))
 		case counter == 0:
-			d.fail("actor %q has counter 0", actor)
+			d.Fail("actor %q has counter 0", actor)
 		case counter > maxCounter:
-			d.fail("actor %q has counter %d, above %d: no node writes that much", actor, counter, maxCounter)
+			d.Fail("actor %q has counter %d, above %d: no node writes that much", actor, counter, maxCounter)
 		case i > 0 && string(c[i-1].Actor) >= string(actor):
-			d.fail("clock actors out of order or repeated at %q", actor)
+			d.Fail("clock actors out of order or repeated at %q", actor)
 		}
 		c = append(c, Entry{Actor(actor), counter})
 	}
-	if d.err != nil {
+	if d.Err() != nil {
 		return nil
 	}
 	return c
-}
-
-func (d *decoder) end() {
-	if d.err == nil && len(d.buf) != 0 {
-		d.fail("%d trailing bytes", len(d.buf))
-	}
 }
