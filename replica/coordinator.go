@@ -138,7 +138,7 @@ func (c *Coordinator) withTimeout(ctx context.Context, timeout time.Duration) (c
 }
 
 // timeoutFor is withTimeout for a request to targets. A request whose only
-// target is this node's own copy (a key with one replica, N=1) waits for
+// target is this node's own copy (N=1, or the only primary alive) waits for
 // nothing a deadline could cut short: its read or synced write runs on the
 // request's goroutine to the end, as the disk allows. So it gets no
 // deadline, and no timer: a timer and its registration with the request's

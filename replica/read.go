@@ -55,9 +55,10 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 		}
 	}
 	if len(targets) == 1 && targets[0].node == c.cfg.Self {
-		// The key's one replica is this node's copy (N=1): there is nothing
-		// to wait for, merge or repair, so none of the machinery below
-		// (a deadline's timer, the replies, the tally) is paid for.
+		// The one replica to ask is this node's own copy (N=1, or the
+		// only primary alive): there is nothing to wait for, merge or
+		// repair, so none of the machinery below (a deadline's timer, the
+		// replies, the tally) is paid for.
 		state, err := c.cfg.Local.Read(partition, key)
 		if err != nil {
 			return nil, err
