@@ -137,14 +137,20 @@ func (c *Coordinator) withTimeout(ctx context.Context, timeout time.Duration) (c
 	return context.WithTimeout(ctx, timeout)
 }
 
-// timeoutFor is withTimeout for a request to targets. A request whose only
-// target is this node's own copy (N=1, or the only primary alive) waits for
-// nothing a deadline could cut short: its read or synced write runs on the
-// request's goroutine to the end, as the disk allows. So it gets no
-// deadline, and no timer: a timer and its registration with the request's
+// ownCopyOnly reports whether targets is this node's own copy alone (N=1,
+// or the only primary alive): a request to it runs on the request's
+// goroutine to the end, as the disk allows, with nothing to wait for on
+// another node, merge or repair.
+func (c *Coordinator) ownCopyOnly(targets []target) bool {
+	return len(targets) == 1 && targets[0].node == c.cfg.Self
+}
+
+// timeoutFor is withTimeout for a request to targets, except that a request
+// to this node's own copy alone gets no deadline, which nothing in it could
+// wait on, and so no timer: a timer and its registration with the request's
 // context were 6% of a one-node GET's CPU.
 func (c *Coordinator) timeoutFor(ctx context.Context, timeout time.Duration, targets []target) (context.Context, context.CancelFunc) {
-	if len(targets) == 1 && targets[0].node == c.cfg.Self {
+	if c.ownCopyOnly(targets) {
 		return ctx, func() {}
 	}
 	return c.withTimeout(ctx, timeout)

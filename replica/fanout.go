@@ -37,12 +37,12 @@ func (c *Coordinator) fanOut(ctx context.Context, kind string, targets []target,
 	switch {
 	case len(targets) == 0:
 		return replies
-	case len(targets) == 1 && targets[0].node == c.cfg.Self:
-		// Only this node's own copy (a one-replica cluster): the caller
-		// waits for it whatever happens, so it is read right here, with no
-		// goroutine and no detached context per request. With other
-		// targets too, the own copy keeps its goroutine, so that a local
-		// disk that hangs cannot hold up a read the others can answer.
+	case c.ownCopyOnly(targets):
+		// The caller waits for its own copy whatever happens (a restore on
+		// one node), so the call runs right here, with no goroutine and no
+		// detached context per request. With other targets too, the own
+		// copy keeps its goroutine, so that a local disk that hangs cannot
+		// hold up a read the others can answer.
 		state, err := op(ctx, targets[0])
 		replies <- reply{target: targets[0], state: state, err: err}
 		return replies

@@ -54,11 +54,9 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opts ReadOptions) (*v
 			previous++
 		}
 	}
-	if len(targets) == 1 && targets[0].node == c.cfg.Self {
-		// The one replica to ask is this node's own copy (N=1, or the
-		// only primary alive): there is nothing to wait for, merge or
-		// repair, so none of the machinery below (a deadline's timer, the
-		// replies, the tally) is paid for.
+	if c.ownCopyOnly(targets) {
+		// None of the machinery below (a deadline's timer, the replies,
+		// the tally, the merge) has anything to do.
 		state, err := c.cfg.Local.Read(partition, key)
 		if err != nil {
 			return nil, err

@@ -32,7 +32,7 @@ func (c *Coordinator) Restore(ctx context.Context, key []byte, state *versioning
 	if _, err := writeAvailable("restore", targets, need, opts.PW); err != nil {
 		return err
 	}
-	ctx, cancel := c.withTimeout(ctx, opts.Timeout)
+	ctx, cancel := c.timeoutFor(ctx, opts.Timeout, targets)
 	defer cancel()
 	for _, p := range unhinted(primaries, targets) {
 		c.hintHere(ctx, p, partition, key, state)
